@@ -1,0 +1,36 @@
+"""The package installs, the CLI answers --help, and the tiny encoder embeds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from polyret.modeling.pooling import pool
+
+
+def test_cli_help_lists_commands():
+    out = subprocess.run([sys.executable, "-m", "polyret", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "polyret" in out and "COMMAND" in out
+
+
+def test_mean_pool_ignores_padding():
+    hidden = torch.tensor([[[1.0, 1.0], [3.0, 3.0], [100.0, 100.0]]])  # (1, 3, 2)
+    mask = torch.tensor([[1, 1, 0]])
+    assert torch.allclose(pool(hidden, mask, "mean"), torch.tensor([[2.0, 2.0]]))
+    assert torch.allclose(pool(hidden, mask, "cls"), torch.tensor([[1.0, 1.0]]))
+    with pytest.raises(ValueError, match="unknown pooling"):
+        pool(hidden, mask, "max")
+
+
+def test_tiny_encoder_normalised_and_batch_invariant(tiny_model):
+    texts = ["the capital of france", "paris", "blue sky and green tree"]
+    a = tiny_model.encode(texts, side="passage", batch_size=1)
+    b = tiny_model.encode(texts, side="passage", batch_size=3)
+    assert a.shape == (3, 32)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(a, b, atol=1e-5)
