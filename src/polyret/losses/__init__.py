@@ -1,0 +1,5 @@
+"""Contrastive losses."""
+
+from polyret.losses.contrastive import InfoNCELoss, info_nce
+
+__all__ = ["InfoNCELoss", "info_nce"]

@@ -1,0 +1,8 @@
+"""Bi-encoder models: ``BiEncoder`` / ``EncoderConfig`` and ``load_model`` (folders, built-ins, Hub ids)."""
+
+from __future__ import annotations
+
+from polyret.modeling.encoder import BiEncoder, EncoderConfig
+from polyret.modeling.registry import ModelNotFoundError, builtin_names, load_model
+
+__all__ = ["BiEncoder", "EncoderConfig", "ModelNotFoundError", "builtin_names", "load_model"]

@@ -5,13 +5,20 @@ Interface used by training and evaluation:
 - ``BiEncoder(backbone, tokenizer, config)``: wrap any ``transformers`` encoder.
 - ``tokenize(texts, side)``: prefixes and per-side max length applied; returns tensors.
 - ``forward(features)``: (B, D) embeddings *with* gradients (training).
-- ``encode(texts, side=...)``: (N, D) float32 numpy, no gradients (evaluation).
+- ``encode(texts, side=...)``: (N, D) float32 numpy, no gradients (evaluation): tokenised once,
+  length-sorted, dynamically padded, batched by count and optionally by a token budget, bf16/fp16
+  autocast on GPU only, optional on-disk embedding cache.
+- ``save(path)`` / ``BiEncoder.load(path)``: sentence-transformers folder format.
+- ``fingerprint()``: a cheap hash of config + tokenizer + a weight sample (cache key).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import warnings
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -19,8 +26,20 @@ from torch import nn
 
 from polyret.modeling.pooling import POOLING_MODES, pool
 
+if TYPE_CHECKING:
+    from polyret.retrieval.cache import EmbeddingCache
+
 Side = Literal["query", "passage"]
 SIDES = ("query", "passage")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+class TruncationWarning(UserWarning):
+    """Some texts were longer than the side's max length and were truncated."""
+
+
+class EmptyTextWarning(UserWarning):
+    """Some texts were empty or whitespace-only (embedded from the prefix / special tokens alone)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +56,9 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         if self.pooling not in POOLING_MODES:
             raise ValueError(f"unknown pooling {self.pooling!r}; expected one of {POOLING_MODES}")
+        for name in ("max_query_length", "max_passage_length"):
+            if int(getattr(self, name)) < 2:
+                raise ValueError(f"{name} must be >= 2, not {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,6 +69,33 @@ def check_side(side: str) -> None:
         raise ValueError(f"side must be one of {SIDES}, not {side!r}")
 
 
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("encode() takes a list of texts, not a single string")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+    return texts
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None) -> list[np.ndarray]:
+    """Group text indices longest-first into batches of <= ``batch_size`` texts and, when
+    ``max_tokens`` is set, <= ``max_tokens`` padded tokens (texts x longest); every batch has >= 1 text."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+    if max_tokens is not None and max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1, not {max_tokens}")
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        longest = int(lengths[order[start]])  # sorted: the first text is the longest
+        size = batch_size if max_tokens is None else max(1, min(batch_size, max_tokens // max(longest, 1)))
+        batches.append(order[start : start + size])
+        start += size
+    return batches
+
+
 class BiEncoder(nn.Module):
     """One encoder for queries and passages (shared weights)."""
 
@@ -55,6 +104,8 @@ class BiEncoder(nn.Module):
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.config = config or EncoderConfig()
+        self.source: str | None = None  # where it was loaded from (set by loaders)
+        self.last_encode_stats: dict[str, int] = {}
 
     @property
     def device(self) -> torch.device:
@@ -96,14 +147,159 @@ class BiEncoder(nn.Module):
             emb = nn.functional.normalize(emb, p=2, dim=-1)
         return emb
 
+    # ------------------------------------------------------------------ inference
+
+    def token_ids(self, texts: list[str], side: Side) -> tuple[list[list[int]], int]:
+        """Token ids per text (prefix added, truncated to the side's max length) and the number
+        of texts that were truncated."""
+        max_len = self.max_length(side)
+        prefixed = [self.prefix(side) + t for t in texts]
+        if not prefixed:
+            return [], 0
+        if getattr(self.tokenizer, "is_fast", False):
+            enc = self.tokenizer(prefixed, truncation=True, max_length=max_len,
+                                 return_overflowing_tokens=True, return_attention_mask=False,
+                                 return_token_type_ids=False)
+            mapping = np.asarray(enc["overflow_to_sample_mapping"])
+            _, first, rows = np.unique(mapping, return_index=True, return_counts=True)
+            ids = [enc["input_ids"][i] for i in first]  # the first row of each text
+            return ids, int((rows > 1).sum())
+        full = self.tokenizer(prefixed, truncation=False, return_attention_mask=False)["input_ids"]
+        ids = self.tokenizer(prefixed, truncation=True, max_length=max_len,
+                             return_attention_mask=False)["input_ids"]
+        return ids, sum(len(f) > max_len for f in full)
+
+    def _autocast(self, precision: str):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        dev = self.device
+        if dev.type != "cuda" or precision == "fp32":
+            return torch.autocast(dev.type, enabled=False)
+        if precision == "auto":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        else:
+            dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+
     @torch.inference_mode()
-    def encode(self, texts: list[str], side: Side = "passage", batch_size: int = 32) -> np.ndarray:
-        """Embed ``texts`` without gradients; returns (N, D) float32 in input order."""
+    def _encode_uncached(self, texts: list[str], side: Side, batch_size: int, max_tokens: int | None,
+                         show_progress: bool | None, precision: str) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        ids, n_truncated = self.token_ids(texts, side)
+        n_empty = sum(not t.strip() for t in texts)
+        self.last_encode_stats = {"texts": len(texts), "truncated": n_truncated, "empty": n_empty}
+        if n_truncated:
+            warnings.warn(f"{n_truncated} of {len(texts)} {side} texts were longer than "
+                          f"{self.max_length(side)} tokens and were truncated", TruncationWarning,
+                          stacklevel=4)
+        if n_empty:
+            warnings.warn(f"{n_empty} of {len(texts)} {side} texts are empty or whitespace-only; they are "
+                          "embedded from the prefix / special tokens alone", EmptyTextWarning, stacklevel=4)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         was_training = self.training
         self.eval()
-        chunks = [self(self.tokenize(texts[i : i + batch_size], side)).float().cpu()
-                  for i in range(0, len(texts), batch_size)]
-        self.train(was_training)
-        if not chunks:
+        dev = self.device
+        try:
+            batches = length_batches(lengths, batch_size, max_tokens)
+            bar = tqdm(batches, desc=f"encode {side}", unit="batch",
+                       disable=None if show_progress is None else not show_progress)
+            with self._autocast(precision):
+                for idx in bar:
+                    width = int(lengths[idx[0]])
+                    input_ids = np.full((len(idx), width), pad_id, dtype=np.int64)  # (B, T)
+                    mask = np.zeros((len(idx), width), dtype=np.int64)  # (B, T)
+                    for row, i in enumerate(idx):
+                        input_ids[row, : lengths[i]] = ids[i]
+                        mask[row, : lengths[i]] = 1
+                    feats = {"input_ids": torch.from_numpy(input_ids).to(dev),
+                             "attention_mask": torch.from_numpy(mask).to(dev)}
+                    out[idx] = self(feats).float().cpu().numpy()  # (B, D)
+        finally:
+            self.train(was_training)
+        return out
+
+    def encode(
+        self,
+        texts: list[str],
+        side: Side = "passage",
+        batch_size: int = 32,
+        *,
+        max_tokens: int | None = None,
+        show_progress: bool | None = None,
+        cache: EmbeddingCache | bool | None = None,
+        precision: str = "auto",
+    ) -> np.ndarray:
+        """Embed ``texts`` without gradients; returns (N, D) float32 in input order.
+
+        Args:
+            texts: the texts (the side's prefix is added here).
+            side: ``query`` or ``passage``.
+            batch_size: most texts per forward pass.
+            max_tokens: optional token budget per batch (texts x longest text); long texts get
+                small batches, short texts up to ``batch_size``.
+            show_progress: tqdm bar (None: only on a terminal).
+            cache: an :class:`~polyret.retrieval.cache.EmbeddingCache` (``True``: the default one
+                under ``polyret.paths.cache_dir("embeddings")``); cached texts are not re-encoded,
+                new ones are added.
+            precision: ``auto`` (bf16/fp16 autocast on GPU, fp32 on CPU), ``fp32``, ``bf16``, ``fp16``.
+        """
+        check_side(side)
+        texts = _check_texts(texts)
+        if cache is True:
+            from polyret.retrieval.cache import EmbeddingCache
+
+            cache = EmbeddingCache()
+        if cache is None or cache is False:
+            return self._encode_uncached(texts, side, batch_size, max_tokens, show_progress, precision)
+        fp = self.fingerprint()
+        found, missing = cache.lookup(fp, side, texts)
+        if missing:
+            todo = [texts[i] for i in missing]
+            new = self._encode_uncached(todo, side, batch_size, max_tokens, show_progress, precision)
+            cache.add(fp, side, todo, new)
+            for j, i in enumerate(missing):
+                found[i] = new[j]
+        if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return torch.cat(chunks).numpy()
+        return np.stack([found[i] for i in range(len(texts))]).astype(np.float32, copy=False)
+
+    # ------------------------------------------------------------------ identity, save / load
+
+    def fingerprint(self) -> str:
+        """sha256 over the EncoderConfig, backbone config, a tokenizer sample and a weight sample
+        (per tensor: name, shape, float64 sum, 32 evenly spaced values). Any training step changes it."""
+        h = hashlib.sha256()
+        h.update(json.dumps(self.config.to_dict(), sort_keys=True).encode())
+        h.update(self.backbone.config.to_json_string(use_diff=False).encode())
+        vocab = len(self.tokenizer)
+        step = max(1, vocab // 512)
+        sample = self.tokenizer.convert_ids_to_tokens(list(range(0, vocab, step)))
+        h.update(json.dumps([vocab, sample]).encode())
+        with torch.no_grad():
+            for name, t in sorted(self.backbone.state_dict().items()):
+                flat = t.detach().reshape(-1)
+                k = min(32, flat.numel())
+                pick = torch.arange(k) * max(flat.numel() - 1, 0) // max(k - 1, 1)
+                total = torch.sum(flat, dtype=torch.float64).item() if flat.is_floating_point() else 0.0
+                h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
+                h.update(np.asarray([total], dtype=np.float64).tobytes())
+                h.update(flat[pick].to("cpu", torch.float64).numpy().tobytes())
+        return h.hexdigest()[:32]
+
+    def save(self, path) -> None:
+        """Write a sentence-transformers folder (+ ``polyret.json``)."""
+        from polyret.modeling.st_format import save_st_folder
+
+        save_st_folder(self, path)
+
+    @classmethod
+    def load(cls, path, device: str | None = None) -> BiEncoder:
+        """Load a sentence-transformers / polyret / Hugging Face folder."""
+        from polyret.modeling.st_format import load_st_folder
+
+        return load_st_folder(path, device=device)

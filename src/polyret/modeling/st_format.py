@@ -1,0 +1,152 @@
+"""Save and load a :class:`BiEncoder` in sentence-transformers' folder format.
+
+A saved folder loads in ``sentence_transformers.SentenceTransformer(path)`` and any
+sentence-transformers folder loads here::
+
+    modules.json                     Transformer (path "") -> 1_Pooling -> 2_Normalize (if normalising)
+    config.json, model.safetensors   the Hugging Face backbone
+    tokenizer.json, tokenizer_config.json
+    sentence_bert_config.json        {"max_seq_length": max(query, passage), "do_lower_case": false}
+    1_Pooling/config.json            legacy ``pooling_mode_*`` keys (read by every ST version)
+    2_Normalize/                     present when embeddings are L2-normalised
+    config_sentence_transformers.json  prompts {"query": ..., "passage": ..., "document": ...}
+    polyret.json                     the full EncoderConfig (per-side max lengths); wins when present
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from polyret.modeling.encoder import BiEncoder, EncoderConfig
+
+log = logging.getLogger(__name__)
+
+POLYRET_CONFIG = "polyret.json"
+_POOLING_KEYS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}
+_ST_TYPES = {
+    "transformer": "sentence_transformers.models.Transformer",
+    "pooling": "sentence_transformers.models.Pooling",
+    "normalize": "sentence_transformers.models.Normalize",
+}
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def save_st_folder(model: BiEncoder, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` (created) in sentence-transformers' format plus ``polyret.json``."""
+    import sentence_transformers
+    import torch
+    import transformers
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = model.config
+    max_len = max(cfg.max_query_length, cfg.max_passage_length)
+    model.backbone.save_pretrained(path, safe_serialization=True)
+    model.tokenizer.model_max_length = max_len
+    model.tokenizer.save_pretrained(path)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": _ST_TYPES["transformer"]},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": _ST_TYPES["pooling"]}]
+    if cfg.normalize:
+        modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": _ST_TYPES["normalize"]})
+        (path / "2_Normalize").mkdir(exist_ok=True)
+    _write_json(path / "modules.json", modules)
+    _write_json(path / "sentence_bert_config.json", {"max_seq_length": max_len, "do_lower_case": False})
+    (path / "1_Pooling").mkdir(exist_ok=True)
+    pooling = {"word_embedding_dimension": model.dim}
+    pooling.update({key: cfg.pooling == mode for mode, key in _POOLING_KEYS.items()})
+    pooling.update({"pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False})
+    _write_json(path / "1_Pooling" / "config.json", pooling)
+    _write_json(path / "config_sentence_transformers.json", {
+        "__version__": {"sentence_transformers": sentence_transformers.__version__,
+                        "transformers": transformers.__version__, "pytorch": torch.__version__},
+        "prompts": {"query": cfg.query_prefix, "passage": cfg.passage_prefix,
+                    "document": cfg.passage_prefix},
+        "default_prompt_name": None,
+        "similarity_fn_name": "cosine" if cfg.normalize else "dot",
+    })
+    _write_json(path / POLYRET_CONFIG, {"encoder_config": cfg.to_dict(), "format_version": 1})
+    return path
+
+
+def _read_json(path: Path) -> dict | list | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: invalid JSON ({err})") from err
+
+
+def _pooling_mode(cfg: dict) -> str:
+    mode = cfg.get("pooling_mode")
+    if mode is None:
+        active = [m for m, key in _POOLING_KEYS.items() if cfg.get(key)]
+        others = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v and
+                  k not in _POOLING_KEYS.values()]
+        if others or len(active) != 1:
+            raise ValueError(f"unsupported pooling configuration {cfg} (polyret supports mean or cls)")
+        return active[0]
+    if mode == "mean_tokens":
+        mode = "mean"
+    if mode not in _POOLING_KEYS:
+        raise ValueError(f"unsupported pooling mode {mode!r} (polyret supports mean or cls)")
+    return mode
+
+
+def config_from_st_folder(path: Path) -> tuple[EncoderConfig, str]:
+    """The EncoderConfig of a sentence-transformers folder and the backbone sub-folder ("" = root)."""
+    modules = _read_json(path / "modules.json")
+    polyret_cfg = _read_json(path / POLYRET_CONFIG)
+    if modules is None:  # plain Hugging Face folder: mean pooling + normalisation, no prefixes
+        cfg = polyret_cfg["encoder_config"] if polyret_cfg else {}
+        return EncoderConfig(**cfg), ""
+    kinds = {m["type"].rsplit(".", 1)[-1].lower(): m for m in modules}
+    backbone = kinds.get("transformer", {"path": ""})["path"]
+    if polyret_cfg:
+        return EncoderConfig(**polyret_cfg["encoder_config"]), backbone
+    unknown = set(kinds) - {"transformer", "pooling", "normalize"}
+    if unknown:
+        raise ValueError(f"{path}: sentence-transformers modules {sorted(unknown)} are not supported")
+    pooling = "mean"
+    if "pooling" in kinds:
+        pooling = _pooling_mode(_read_json(path / kinds["pooling"]["path"] / "config.json") or {})
+    st_cfg = _read_json(path / backbone / "sentence_bert_config.json") or {}
+    max_len = st_cfg.get("max_seq_length")
+    if max_len is None:
+        tok_cfg = _read_json(path / backbone / "tokenizer_config.json") or {}
+        max_len = min(int(tok_cfg.get("model_max_length", 512)), 512)
+    prompts = (_read_json(path / "config_sentence_transformers.json") or {}).get("prompts") or {}
+    passage = prompts.get("passage", prompts.get("document", ""))
+    return EncoderConfig(pooling=pooling, normalize="normalize" in kinds,
+                         query_prefix=prompts.get("query", ""), passage_prefix=passage,
+                         max_query_length=int(max_len), max_passage_length=int(max_len)), backbone
+
+
+def load_st_folder(path: str | Path, device: str | None = None) -> BiEncoder:
+    """Load a sentence-transformers (or plain Hugging Face / polyret) folder as a BiEncoder."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = Path(path)
+    cfg, sub = config_from_st_folder(path)
+    backbone_dir = path / sub
+    tokenizer = AutoTokenizer.from_pretrained(backbone_dir)
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the pooler head we drop is reported as "unexpected" otherwise
+    try:  # BERT-like backbones: skip the unused (and often absent) pooler head
+        backbone = AutoModel.from_pretrained(backbone_dir, add_pooling_layer=False)
+    except TypeError:
+        backbone = AutoModel.from_pretrained(backbone_dir)
+    finally:
+        hf_logging.set_verbosity(level)
+    model = BiEncoder(backbone, tokenizer, cfg)
+    model.source = str(path)
+    if device:
+        model.to(device)
+    model.eval()
+    return model
