@@ -43,7 +43,8 @@ def test_compare_results_rows_and_holm():
     base = {q: float(rng.random()) for q in ids}
     better = {q: min(1.0, v + 0.3) for q, v in base.items()}
     same = dict(base)
-    subsets = {"long": {"size": 20, "queries": {q: "why" for q in ids[:20]}}}
+    subsets = {"long": {"size": 20, "queries": {q: "why" for q in ids[:20]}},
+               "group:x": {"size": 60, "queries": {q: "group" for q in ids}}}  # = "all": no extra row
     rows = compare_results(
         [_result("a", base, subsets), _result("b", better), _result("c", same)], n_resamples=500
     )

@@ -68,3 +68,12 @@ def test_query_without_relevant_scores_zero_and_bad_index_raises():
     assert m.ap.tolist() == [1.0, 0.0] and m.rr.tolist() == [1.0, 0.0]
     with pytest.raises(ValueError, match="outside a pool of 2"):
         pool_metrics(None, None, np.array([[2]]), scores=scores[:1])
+
+
+def test_stable_topk_breaks_boundary_ties_by_index():
+    import torch
+
+    from polyret.evaluation.ranking import stable_topk
+
+    scores = torch.tensor([[1.0, 2.0, 2.0, 2.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    assert stable_topk(scores, 3).tolist() == [[5, 1, 2], [0, 1, 2]]

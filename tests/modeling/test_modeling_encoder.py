@@ -103,8 +103,8 @@ def test_fingerprint_is_stable_and_tracks_weights_and_config(tiny_model):
 
     fp = tiny_model.fingerprint()
     assert fp == tiny_model.fingerprint()
-    with torch.no_grad():
-        tiny_model.backbone.encoder.layer[1].output.dense.weight[3, 5] += 0.01
+    with torch.no_grad():  # what an optimiser step does: every weight of a tensor moves
+        tiny_model.backbone.encoder.layer[1].output.dense.weight.mul_(1.001)
     fp2 = tiny_model.fingerprint()
     assert fp2 != fp
     tiny_model.config = dataclasses.replace(tiny_model.config, query_prefix="q: ")
@@ -115,3 +115,24 @@ def test_half_precision_request_is_fp32_on_cpu(tiny_model):
     """bf16 / fp16 autocast applies on GPU only; on CPU results are the fp32 ones."""
     assert tiny_model.device.type == "cpu"
     np.testing.assert_array_equal(tiny_model.encode(TEXTS, precision="bf16"), tiny_model.encode(TEXTS))
+
+
+def test_fingerprint_does_not_depend_on_the_folder(tiny_model, tmp_path):
+    from polyret.modeling.encoder import BiEncoder
+
+    tiny_model.save(tmp_path / "a")
+    tiny_model.save(tmp_path / "b")
+    assert BiEncoder.load(tmp_path / "a").fingerprint() == BiEncoder.load(tmp_path / "b").fingerprint()
+
+
+def test_tokenisation_in_chunks_gives_the_same_result(tiny_model, monkeypatch):
+    from polyret.modeling import encoder
+
+    long = " ".join(["blue"] * 100)
+    texts = TEXTS + [long, long + " sky"]
+    with pytest.warns(TruncationWarning):
+        ref = tiny_model.encode(texts, side="passage")
+    monkeypatch.setattr(encoder, "TOKENIZE_CHUNK", 3)
+    with pytest.warns(TruncationWarning, match="2 of 8"):
+        out = tiny_model.encode(texts, side="passage", batch_size=2)
+    np.testing.assert_allclose(out, ref, atol=1e-5)

@@ -44,7 +44,7 @@ def test_cache_keys_separate_side_and_model(tiny_model, tmp_path):
     tiny_model.encode(TEXTS, side="query", cache=cache)
     assert counter.encoded == 8
     with torch.no_grad():
-        tiny_model.backbone.embeddings.word_embeddings.weight[7] += 1.0  # a trained model: new fingerprint
+        tiny_model.backbone.embeddings.word_embeddings.weight.add_(0.01)  # "trained": new fingerprint
     tiny_model.encode(TEXTS, side="query", cache=cache)
     assert counter.encoded == 12
 

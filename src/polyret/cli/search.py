@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     p.add_argument("--nprobe", type=int, default=16, help="IVF lists probed (default: %(default)s)")
     p.add_argument("--ef-search", type=int, default=128, help="HNSW efSearch (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=64, help="encoding batch size (default: %(default)s)")
-    p.add_argument("--max-tokens", type=int, default=None, help="token budget per batch (default: none)")
+    p.add_argument("--max-tokens", type=int, default=None,
+                   help="token budget per batch, e.g. 4096 with --batch-size 256 (default: none)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
     p.set_defaults(func=run)

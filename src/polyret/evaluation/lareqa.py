@@ -119,7 +119,7 @@ def lareqa_metrics(
     cand_emb: np.ndarray,
     index: LareqaIndex,
     ks: Sequence[int] = DEFAULT_KS,
-    chunk_size: int = 1024,
+    chunk_size: int = 512,
 ) -> LareqaMetrics:
     """Mono, Cross and Multi metrics from embeddings whose rows follow ``index``.
 

@@ -1,8 +1,10 @@
 """Vectorised ranking metrics over dense score matrices (LAReQA pools).
 
 Every query is scored against every candidate of a pool; a query's relevant candidates are given as
-column indices. Ranks come from score comparisons (sort + ``searchsorted``), never a Python loop over
-candidates, so a 13k x 13k pool takes seconds.
+column indices. A 13k x 13k pool (XQuAD-R Multi) takes seconds.
+
+Ranks are counts of candidates scoring at least as high (a sorted row + ``searchsorted``), not a
+Python loop over candidates.
 
 **Ties** are broken pessimistically, which is the convention of
 ``sklearn.metrics.average_precision_score``: a candidate's rank is the number of candidates that
@@ -53,6 +55,18 @@ def pad_relevant(relevant: list[list[int]]) -> np.ndarray:
     return out
 
 
+def stable_topk(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, P) scores -> (B, k) indices of the top k, ordered by score desc, then index asc (exact ties)."""
+    kth = scores.topk(k, dim=1).values[:, -1:]  # (B, 1) the k-th largest score
+    above = scores > kth  # (B, P)
+    tied = scores == kth  # (B, P)
+    room = k - above.sum(1, keepdim=True)  # (B, 1) places left for tied candidates, lowest index first
+    chosen = above | (tied & (tied.cumsum(1) <= room))  # exactly k per row
+    idx = chosen.nonzero()[:, 1].view(-1, k)  # (B, k) ascending index
+    order = scores.gather(1, idx).sort(dim=1, descending=True, stable=True).indices
+    return idx.gather(1, order)
+
+
 def _block_metrics(
     scores: torch.Tensor, rel: torch.Tensor, ks: tuple[int, ...], top: int
 ) -> tuple[torch.Tensor, ...]:
@@ -60,13 +74,8 @@ def _block_metrics(
     n_pool = scores.shape[1]
     mask = rel >= 0  # (B, R)
     rel_scores = scores.gather(1, rel.clamp(min=0))  # (B, R)
-    if top > 0:
-        desc, order = scores.sort(dim=1, descending=True, stable=True)  # (B, P)
-        asc = desc.flip(1).contiguous()
-        topk = order[:, :top]  # (B, K)
-    else:
-        asc = scores.sort(dim=1).values.contiguous()
-        topk = None
+    topk = stable_topk(scores, top) if top > 0 else None  # (B, K)
+    asc = scores.sort(dim=1).values  # (B, P) ascending scores
     # candidates scoring >= the relevant one (itself included): its pessimistic rank
     n_ge = n_pool - torch.searchsorted(asc, rel_scores.contiguous(), right=False)  # (B, R)
     # relevant candidates scoring >= the relevant one (itself included)
@@ -93,7 +102,7 @@ def pool_metrics(
     relevant: np.ndarray,
     ks: tuple[int, ...] = DEFAULT_KS,
     top: int = 0,
-    chunk_size: int = 1024,
+    chunk_size: int = 512,
     scores: np.ndarray | None = None,
 ) -> PoolMetrics:
     """Rank a pool for every query and return per-query metrics.
@@ -105,7 +114,7 @@ def pool_metrics(
             (see :func:`pad_relevant`). A query without relevant candidates gets 0 everywhere.
         ks: cut-offs for R@k and Success@k.
         top: also return the top-``top`` pool indices per query (0: skip).
-        chunk_size: queries scored at once (memory: chunk_size x P floats).
+        chunk_size: queries scored at once (memory: a few chunk_size x P arrays).
         scores: a precomputed (Q, P) score matrix instead of embeddings (tests, BM25).
     """
     relevant = np.asarray(relevant, dtype=np.int64)

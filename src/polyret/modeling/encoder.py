@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 Side = Literal["query", "passage"]
 SIDES = ("query", "passage")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+TOKENIZE_CHUNK = 50_000  # texts tokenised (and length-sorted) together; bounds memory for huge inputs
 
 
 class TruncationWarning(UserWarning):
@@ -181,12 +182,44 @@ class BiEncoder(nn.Module):
             dtype = torch.bfloat16 if precision == "bf16" else torch.float16
         return torch.autocast("cuda", dtype=dtype)
 
+    def _pad(self, ids: list[list[int]], lengths: np.ndarray, idx: np.ndarray) -> dict[str, torch.Tensor]:
+        """One length-sorted batch, padded to its longest text: (B, T) ids and mask on the device."""
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        width = int(lengths[idx].max())
+        input_ids = np.full((len(idx), width), pad_id, dtype=np.int64)  # (B, T)
+        mask = np.zeros((len(idx), width), dtype=np.int64)  # (B, T)
+        for row, i in enumerate(idx):
+            input_ids[row, : lengths[i]] = ids[i]
+            mask[row, : lengths[i]] = 1
+        dev = self.device
+        return {"input_ids": torch.from_numpy(input_ids).to(dev),
+                "attention_mask": torch.from_numpy(mask).to(dev)}
+
     @torch.inference_mode()
     def _encode_uncached(self, texts: list[str], side: Side, batch_size: int, max_tokens: int | None,
                          show_progress: bool | None, precision: str) -> np.ndarray:
+        """Tokenise ``TOKENIZE_CHUNK`` texts at a time (bounded memory), sort each chunk by token
+        length, batch, pad per batch, and write rows back in input order."""
         from tqdm.auto import tqdm
 
-        ids, n_truncated = self.token_ids(texts, side)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        n_truncated = 0
+        was_training = self.training
+        self.eval()
+        bar = tqdm(total=len(texts), desc=f"encode {side}", unit="text",
+                   disable=None if show_progress is None else not show_progress)
+        try:
+            with self._autocast(precision):
+                for c0 in range(0, len(texts), TOKENIZE_CHUNK):
+                    ids, truncated = self.token_ids(texts[c0 : c0 + TOKENIZE_CHUNK], side)
+                    n_truncated += truncated
+                    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+                    for idx in length_batches(lengths, batch_size, max_tokens):
+                        out[c0 + idx] = self(self._pad(ids, lengths, idx)).float().cpu().numpy()  # (B, D)
+                        bar.update(len(idx))
+        finally:
+            bar.close()
+            self.train(was_training)
         n_empty = sum(not t.strip() for t in texts)
         self.last_encode_stats = {"texts": len(texts), "truncated": n_truncated, "empty": n_empty}
         if n_truncated:
@@ -196,31 +229,6 @@ class BiEncoder(nn.Module):
         if n_empty:
             warnings.warn(f"{n_empty} of {len(texts)} {side} texts are empty or whitespace-only; they are "
                           "embedded from the prefix / special tokens alone", EmptyTextWarning, stacklevel=4)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        was_training = self.training
-        self.eval()
-        dev = self.device
-        try:
-            batches = length_batches(lengths, batch_size, max_tokens)
-            bar = tqdm(batches, desc=f"encode {side}", unit="batch",
-                       disable=None if show_progress is None else not show_progress)
-            with self._autocast(precision):
-                for idx in bar:
-                    width = int(lengths[idx[0]])
-                    input_ids = np.full((len(idx), width), pad_id, dtype=np.int64)  # (B, T)
-                    mask = np.zeros((len(idx), width), dtype=np.int64)  # (B, T)
-                    for row, i in enumerate(idx):
-                        input_ids[row, : lengths[i]] = ids[i]
-                        mask[row, : lengths[i]] = 1
-                    feats = {"input_ids": torch.from_numpy(input_ids).to(dev),
-                             "attention_mask": torch.from_numpy(mask).to(dev)}
-                    out[idx] = self(feats).float().cpu().numpy()  # (B, D)
-        finally:
-            self.train(was_training)
         return out
 
     def encode(
@@ -272,10 +280,13 @@ class BiEncoder(nn.Module):
 
     def fingerprint(self) -> str:
         """sha256 over the EncoderConfig, backbone config, a tokenizer sample and a weight sample
-        (per tensor: name, shape, float64 sum, 32 evenly spaced values). Any training step changes it."""
+        (per tensor: name, shape, dtype and ~4k evenly strided values). Cheap (no full pass over
+        the weights) and deterministic; any training step, which moves every weight, changes it."""
         h = hashlib.sha256()
         h.update(json.dumps(self.config.to_dict(), sort_keys=True).encode())
-        h.update(self.backbone.config.to_json_string(use_diff=False).encode())
+        arch = {k: v for k, v in self.backbone.config.to_dict().items()  # not where / by which version
+                if not k.startswith("_") and k != "transformers_version"}
+        h.update(json.dumps(arch, sort_keys=True, default=str).encode())
         vocab = len(self.tokenizer)
         step = max(1, vocab // 512)
         sample = self.tokenizer.convert_ids_to_tokens(list(range(0, vocab, step)))
@@ -283,12 +294,9 @@ class BiEncoder(nn.Module):
         with torch.no_grad():
             for name, t in sorted(self.backbone.state_dict().items()):
                 flat = t.detach().reshape(-1)
-                k = min(32, flat.numel())
-                pick = torch.arange(k) * max(flat.numel() - 1, 0) // max(k - 1, 1)
-                total = torch.sum(flat, dtype=torch.float64).item() if flat.is_floating_point() else 0.0
+                sample = flat[:: max(1, flat.numel() // 4096)]  # <= ~4k evenly strided values per tensor
                 h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
-                h.update(np.asarray([total], dtype=np.float64).tobytes())
-                h.update(flat[pick].to("cpu", torch.float64).numpy().tobytes())
+                h.update(sample.to("cpu", torch.float64).numpy().tobytes())
         return h.hexdigest()[:32]
 
     def save(self, path) -> None:

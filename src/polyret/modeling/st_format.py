@@ -47,8 +47,12 @@ def save_st_folder(model: BiEncoder, path: str | Path) -> Path:
     cfg = model.config
     max_len = max(cfg.max_query_length, cfg.max_passage_length)
     model.backbone.save_pretrained(path, safe_serialization=True)
-    model.tokenizer.model_max_length = max_len
-    model.tokenizer.save_pretrained(path)
+    previous = model.tokenizer.model_max_length
+    model.tokenizer.model_max_length = max_len  # what sentence-transformers truncates to
+    try:
+        model.tokenizer.save_pretrained(path)
+    finally:
+        model.tokenizer.model_max_length = previous
     modules = [{"idx": 0, "name": "0", "path": "", "type": _ST_TYPES["transformer"]},
                {"idx": 1, "name": "1", "path": "1_Pooling", "type": _ST_TYPES["pooling"]}]
     if cfg.normalize:

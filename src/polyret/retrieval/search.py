@@ -34,15 +34,30 @@ def _sort_desc_stable(scores: torch.Tensor, index: torch.Tensor) -> tuple[torch.
 
 def _chunk_topk(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Exactly ``k`` entries per row of (Q, M) ``scores``: everything above the k-th value plus the
-    lowest-index entries equal to it (so ties at the cut are deterministic). Returns (Q, k) pairs."""
-    kth = torch.topk(scores, k, dim=1).values[:, -1:]  # (Q, 1)
-    above = scores > kth  # (Q, M)
-    need = k - above.sum(dim=1, keepdim=True)  # (Q, 1)
-    equal = scores == kth
-    keep = above | (equal & (torch.cumsum(equal, dim=1) <= need))  # exactly k per row
-    rows, cols = torch.nonzero(keep, as_tuple=True)  # row-major: each row's k entries contiguous
-    cols = cols.view(scores.shape[0], k)
-    return scores.gather(1, cols), cols
+    lowest-index entries equal to it (so ties at the cut are deterministic). Returns (Q, k) pairs.
+
+    ``torch.topk`` is used as is where the cut is unambiguous (the (k+1)-th value differs from the
+    k-th); only rows with ties straddling the cut take the slower exact path."""
+    extra = int(k < scores.shape[1])  # one more value tells whether ties straddle the cut
+    vals, cols = torch.topk(scores, k + extra, dim=1)  # (Q, k + extra), sorted desc
+    if extra:
+        ambiguous = torch.nonzero(vals[:, k] == vals[:, k - 1], as_tuple=True)[0]
+        vals, cols = vals[:, :k], cols[:, :k]
+    else:
+        ambiguous = vals.new_zeros(0, dtype=torch.long)
+    kth = vals[:, -1:]  # (Q, 1)
+    if len(ambiguous):
+        sub = scores[ambiguous]  # (A, M)
+        above = sub > kth[ambiguous]
+        need = k - above.sum(dim=1, keepdim=True)  # (A, 1)
+        equal = sub == kth[ambiguous]
+        keep = above | (equal & (torch.cumsum(equal, dim=1) <= need))  # exactly k per row
+        _, fixed = torch.nonzero(keep, as_tuple=True)  # row-major: each row's k entries contiguous
+        fixed = fixed.view(len(ambiguous), k)
+        cols = cols.clone()
+        cols[ambiguous] = fixed
+        vals = scores.gather(1, cols)
+    return vals, cols
 
 
 def topk_indices(

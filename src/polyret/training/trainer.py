@@ -164,7 +164,8 @@ def train(cfg: ExperimentConfig, resume: bool = False, callbacks: Sequence[Callb
     mp = tc.mixed_precision
     if mp == "auto":
         mp = "bf16" if torch.cuda.is_available() else "no"
-    accelerator = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())  # cpu: gloo under torchrun
+    # cpu=True lets accelerate run several CPU processes (gloo) under torchrun
+    accelerator = Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
     set_seed(tc.seed)
 
@@ -217,16 +218,15 @@ def train(cfg: ExperimentConfig, resume: bool = False, callbacks: Sequence[Callb
     first_loss = None
     for step in range(start_step + 1, tc.max_steps + 1):
         t0 = time.perf_counter()
-        kinds = []
         for micro in range(tc.grad_accum):
             batch = next(batches)
-            kinds.append(batch.kind)
             loss, stats = contrastive_step(
                 model, loss_fn, collator(shard(batch, rank, world)), tokenize, scale=1.0 / tc.grad_accum,
                 grad_cache_chunk=tc.grad_cache_chunk, backward=accelerator.backward,
                 no_sync=lambda: accelerator.no_sync(model), sync=micro == tc.grad_accum - 1)
             if world > 1:  # log the global batch: mean over processes
-                mean = accelerator.reduce(torch.tensor([loss, stats["accuracy"]], device=accelerator.device), "mean")
+                both = torch.tensor([loss, stats["accuracy"]], device=accelerator.device)
+                mean = accelerator.reduce(both, "mean")
                 loss, stats["accuracy"] = mean.tolist()
             window.append({"loss": loss, **stats, "mono": float(batch.kind == "mono")})
         grad_norm = None
