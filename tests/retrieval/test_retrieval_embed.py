@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from polyret.cli import main
+from polyret.modeling.encoder import EmptyTextWarning
 from polyret.retrieval.embed import InputFormatError, read_texts, shard_bounds
 
 TEXTS = ["what is the capital of france", "paris is the capital city of france", "", "the dog is fast",
@@ -64,10 +65,12 @@ def test_shard_bounds_cover_everything():
 def test_cli_embed_writes_matrix_ids_and_settings(model_dir, tiny_model, tmp_path):
     (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
     out = tmp_path / "out.npy"
-    assert main(["embed", "--model", str(model_dir), "--input", str(tmp_path / "in.txt"), "--side", "query",
-                 "--output", str(out), "--batch-size", "3"]) == 0
+    with pytest.warns(EmptyTextWarning, match="1 of 8"):  # the empty line is embedded, and said so
+        assert main(["embed", "--model", str(model_dir), "--input", str(tmp_path / "in.txt"), "--side",
+                     "query", "--output", str(out), "--batch-size", "3"]) == 0
     emb = np.load(out)
-    np.testing.assert_allclose(emb, tiny_model.encode(TEXTS, side="query"), atol=1e-5)
+    with pytest.warns(EmptyTextWarning):
+        np.testing.assert_allclose(emb, tiny_model.encode(TEXTS, side="query"), atol=1e-5)
     assert (tmp_path / "out.npy.ids.txt").read_text().split() == [str(i) for i in range(1, 9)]
     info = json.loads((tmp_path / "out.npy.json").read_text())
     assert info["rows"] == 8 and info["side"] == "query"
