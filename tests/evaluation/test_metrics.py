@@ -73,3 +73,17 @@ def test_cut_matches_pytrec_eval_tie_order():
     assert rr == pytest.approx(1 / 3)
     assert list(cut_run(run, 3)["q"]) == ["d3", "d2", "d1"]
     assert per_query(qrels, cut_run(run, 2), ["R@100"])["R@100"]["q"] == 0.0
+
+
+def test_miracl_and_bright_helpers():
+    from polyret.evaluation.bright import bright_scores
+    from polyret.evaluation.miracl import miracl_means, miracl_scores
+
+    qrels = {"q1": {"d1": 1}, "q2": {"d2": 1}}
+    run = {"q1": {f"x{i:03d}": 2.0 for i in range(100)} | {"d1": 1.0}}  # d1 at rank 101: cut by -M 100
+    assert miracl_scores(qrels, run)["R@100"] == {"q1": 0.0, "q2": 0.0}
+    run["q1"]["d1"] = 3.0  # now first
+    assert miracl_scores(qrels, run)["R@100"]["q1"] == 1.0
+    assert miracl_means(qrels, {"q1": {"d1": 1.0}})["nDCG@10"] == 0.5  # -c: q2 unranked counts as 0
+    scores, removed = bright_scores(qrels, {"q1": {"d9": 2.0, "d1": 1.0}}, {"q1": ["d9"]})
+    assert removed == 1 and scores["nDCG@10"]["q1"] == 1.0
