@@ -31,7 +31,7 @@ def test_parallel_jsonl_round_trip_and_errors(tmp_path):
     with pytest.raises(ValueError, match=r"p.jsonl:1: missing field"):
         read_parallel_jsonl(path)
     path.write_text("\n{oops\n")
-    with pytest.raises(ValueError, match=r"p.jsonl:2: invalid JSON"):
+    with pytest.raises(ValueError, match=r"p.jsonl:2: malformed JSON"):
         read_parallel_jsonl(path)
 
 

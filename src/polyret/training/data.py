@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from polyret.config import DataConfig
+from polyret.data.errors import DataFormatError
+from polyret.data.io import iter_jsonl
 from polyret.sampling.batch_samplers import Batch, paragraph_groups
 from polyret.types import ParallelItem, QAPair
 
@@ -40,19 +42,12 @@ def group_pairs(pairs: Iterable[QAPair]) -> list[ParallelItem]:
 
 def read_parallel_jsonl(path: str | Path, languages: Sequence[str] | None = None) -> list[ParallelItem]:
     pairs = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: invalid JSON: {exc}") from exc
-            missing = [k for k in REQUIRED if k not in row]
-            if missing:
-                raise ValueError(f"{path}:{n}: missing field(s) {missing}; a row needs {list(REQUIRED)}")
-            if languages is None or row["lang"] in languages:
-                pairs.append(QAPair(**{k: str(row.get(k, "")) for k in QAPair._fields}))
+    for n, row in iter_jsonl(path):
+        missing = [k for k in REQUIRED if k not in row]
+        if missing:
+            raise DataFormatError(path, n, f"missing field(s) {missing}; a row needs {list(REQUIRED)}")
+        if languages is None or row["lang"] in languages:
+            pairs.append(QAPair(**{k: str(row.get(k, "")) for k in QAPair._fields}))
     return group_pairs(pairs)
 
 
@@ -117,16 +112,11 @@ def fingerprint(train_sets: Mapping[str, Sequence[ParallelItem]], val: Sequence[
 def read_hard_negatives(path: str | Path) -> dict[tuple[str, str], list[str]]:
     """Mined file -> {(item_id, lang): [negative passage texts]}."""
     out: dict[tuple[str, str], list[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                out[(str(row["item"]), str(row["lang"]))] = [str(t) for t in row["negatives"]]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: expected {{'item', 'lang', 'negatives': [...]}}: "
-                                 f"{exc}") from exc
+    for n, row in iter_jsonl(path):
+        try:
+            out[(str(row["item"]), str(row["lang"]))] = [str(t) for t in row["negatives"]]
+        except (KeyError, TypeError) as exc:
+            raise DataFormatError(path, n, f"expected {{'item', 'lang', 'negatives': [...]}}: {exc}") from exc
     return out
 
 
