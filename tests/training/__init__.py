@@ -1,0 +1,1 @@
+"""Trainer, sampler, loss and distributed tests."""

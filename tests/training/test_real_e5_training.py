@@ -1,4 +1,4 @@
-"""Integration: the built-in multilingual-e5-small trains on the real default data, saves, reloads, retrieves."""
+"""Integration: the built-in multilingual-e5-small trains on the real data, saves, reloads, retrieves."""
 
 from __future__ import annotations
 

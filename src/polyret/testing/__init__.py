@@ -1,0 +1,1 @@
+"""Tiny offline models and fixtures for tests and smoke runs."""

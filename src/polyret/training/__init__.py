@@ -1,0 +1,1 @@
+"""Training: data, steps (plain and gradient-cached), distributed gathering, checkpoints, the trainer."""
