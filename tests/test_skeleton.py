@@ -34,3 +34,15 @@ def test_tiny_encoder_normalised_and_batch_invariant(tiny_model):
     assert a.shape == (3, 32)
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_cli_hides_library_debug_logs_without_verbose(tmp_path):
+    """bm25s sets its logger to DEBUG; the CLI's handler still prints WARNING and up only."""
+    code = (
+        "import logging, sys; from polyret.cli import main; "
+        "logging.getLogger('noisy').setLevel(logging.DEBUG); "
+        "sys.exit(main(['data', 'list']) or logging.getLogger('noisy').debug('LIBDEBUG') or 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "LIBDEBUG" not in proc.stderr

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        # the level on the handler too: some libraries (bm25s) set their own logger to DEBUG
+        handler.setLevel(level)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
