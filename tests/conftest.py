@@ -38,6 +38,6 @@ def _isolated_cache(tmp_path_factory):
 @pytest.fixture
 def tiny_model():
     """A fresh 2-layer BERT bi-encoder (hidden 32) with a word-level vocabulary."""
-    from polyret.testing.tiny import tiny_bi_encoder
+    from polyret.modeling.tiny import tiny_bi_encoder
 
     return tiny_bi_encoder(TINY_WORDS, seed=0)

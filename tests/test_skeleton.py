@@ -12,10 +12,17 @@ import torch
 from polyret.modeling.pooling import pool
 
 
-def test_cli_help_lists_commands():
+def test_cli_help_lists_every_installed_command_in_order():
+    import importlib.util
+
+    from polyret.cli import COMMANDS
+
     out = subprocess.run([sys.executable, "-m", "polyret", "--help"], capture_output=True,
                          text=True, check=True).stdout
-    assert "polyret" in out and "COMMAND" in out
+    installed = [c for c in COMMANDS if importlib.util.find_spec(f"polyret.cli.{c}") is not None]
+    assert {"data", "embed", "search", "train", "evaluate"} <= set(installed)
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and line[4:5].isalpha()]
+    assert [c for c in listed if c in COMMANDS] == installed, out
 
 
 def test_mean_pool_ignores_padding():

@@ -12,6 +12,7 @@ Write to a hidden temporary sibling (``.tmp-<name>-<random>``), flush and fsync,
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -22,6 +23,12 @@ from pathlib import Path
 from typing import IO, Any
 
 TMP_PREFIX = ".tmp-"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -40,18 +47,27 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', not {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}-", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}-", dir=path.parent)
+    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding,
                        newline=None if "b" in mode else "") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the umask mode
+        tmp.replace(path)
         _fsync_dir(path.parent)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if error.errno in (errno.ENOSPC, errno.EDQUOT) and not error.filename:
+            # name the final file (not the temporary) so the CLI can say what could not be written
+            raise OSError(error.errno, os.strerror(error.errno), str(path)) from error
+        raise
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
 
 
@@ -83,11 +99,11 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         yield tmp
         if path.exists():
             old = path.with_name(f"{TMP_PREFIX}{path.name}-old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
+            path.replace(old)
+            tmp.replace(path)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, path)
+            tmp.replace(path)
         _fsync_dir(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -127,7 +127,12 @@ def cpu_bf16_benchmark(use_cache: bool = True) -> dict[str, Any]:
               "speedup": round(bf16 / fp32, 3) if fp32 else 0.0, "flags": native_bf16_flags()}
     from polyret.atomic import write_json
 
-    write_json(path, result)
+    try:
+        write_json(path, result)
+    except OSError as exc:  # a full or read-only cache must not stop the work: measure again next time
+        import logging
+
+        logging.getLogger(__name__).warning("could not cache the bf16 benchmark in %s: %s", path, exc)
     return {**result, "cached": False}
 
 

@@ -111,3 +111,37 @@ def test_gzipped_corpus_and_blank_lines(tmp_path):
         f.write('{"_id": "a", "text": "x", "title": null}\n\n{"_id": 7, "text": "y"}\n')
     corpus = read_corpus(path)
     assert list(corpus) == ["a", "7"] and corpus["a"].title == ""
+
+
+def test_conflicting_duplicate_qrels_rows_are_an_error_naming_both_lines(make_beir):
+    """As the TREC reader: ``q1 d1 1`` then ``q1 d1 0`` is refused (it was last-wins before)."""
+    folder = make_beir(DOCS, QUERIES, {"test": ["q1\td1\t1", "q2\td2\t1", "q1\td1\t0"]})
+    message = r"test\.tsv:4: \(q1, d1\) judged twice: 1 on line 2 and 0 on line 4"
+    with pytest.raises(DataFormatError, match=message):
+        load_beir(folder, "test")
+
+
+def test_identical_duplicate_qrels_rows_are_collapsed_with_a_counted_warning(make_beir):
+    folder = make_beir(DOCS, QUERIES, {"test": ["q1\td1\t1", "q1\td1\t1", "q1\td1\t1", "q2\td2\t1"]})
+    with pytest.warns(DataWarning, match="collapsed 2 repeated identical qrels rows"):
+        data = load_beir(folder, "test")
+    assert data.qrels == {"q1": {"d1": 1}, "q2": {"d2": 1}}
+
+
+def test_header_only_qrels_is_an_error(make_beir):
+    folder = make_beir(DOCS, QUERIES, {"test": []})
+    with pytest.raises(DataFormatError, match=r"test\.tsv: no judgements"):
+        load_beir(folder, "test")
+
+
+def test_bom_and_crlf_are_read_like_plain_lines_and_bad_utf8_names_its_line(make_beir):
+    folder = make_beir(DOCS, QUERIES, {"test": ["q1\td1\t1"]})
+    corpus = folder / "corpus.jsonl"
+    plain = read_corpus(corpus)
+    corpus.write_bytes(b"\xef\xbb\xbf" + corpus.read_bytes().replace(b"\n", b"\r\n"))
+    assert read_corpus(corpus) == plain  # no BOM inside the first id, no CR inside a text
+    lines = corpus.read_bytes().split(b"\r\n")
+    lines[1] = lines[1].replace(b'"text"', b'"te\xffxt"')
+    corpus.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(DataFormatError, match=r"corpus\.jsonl:2: invalid UTF-8"):
+        read_corpus(corpus)

@@ -113,3 +113,20 @@ def test_derived_set_fails_before_fetching_when_a_part_cannot_be_downloaded(tmp_
     with pytest.raises(DownloadError, match="squad-parallel needs squad-translated/da, which polyret cannot"):
         download("squad-parallel", tmp_path, opener=served)
     assert served.calls == []
+
+
+def test_leftovers_of_a_killed_download_are_cleaned(tmp_path, monkeypatch):
+    """A killed download leaves a ``.tmp-download-*`` folder; the next download removes stale ones."""
+    import os
+    import time
+
+    stale, fresh = tmp_path / ".tmp-download-old", tmp_path / ".tmp-download-new"
+    for folder in (stale, fresh):
+        (folder / "download").mkdir(parents=True)
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    body = b'{"data": []}'
+    _entry(monkeypatch, "t/two", [Source("https://example.org/b.json", "b.json")], ["b.json"])
+    download("t/two", tmp_path, opener=Served({"https://example.org/b.json": body}))
+    assert not stale.exists() and fresh.exists()  # a write in progress elsewhere is left alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-download-new", "t"]

@@ -120,7 +120,12 @@ def test_breaks_off_by_more_than_tolerance_are_an_error(tmp_path, shift):
         (lambda p: p["sentence_breaks"].pop(), "2 sentences but 1 sentence_breaks"),
         (lambda p: p["sentence_breaks"].__setitem__(1, [5, 999]), "outside the context"),
         (lambda p: p["qas"][0]["answers"][0].__setitem__("answer_start", 999), "answer_start 999 lies in no"),
-        (lambda p: p["qas"][0].__setitem__("answers", []), "needs id, question and answers"),
+        (lambda p: p["qas"][0].__setitem__("answers", []), "question 'q' has no answers"),
+        (lambda p: p["qas"][0].__setitem__("question", None),
+         r"qas\[0\]: field 'question' must be a non-empty string, got null"),
+        (lambda p: p["qas"][0].__setitem__("id", ["t2"]), r"qas\[0\]: field 'id' must be a string, got list"),
+        (lambda p: p["qas"][0]["answers"][0].__setitem__("answer_start", 3.0),
+         r"answers\[0\]\.answer_start: expected a non-negative integer, got 3\.0"),
         (lambda p: p.pop("sentences"), "needs 'context', 'sentences' and 'sentence_breaks'"),
     ],
 )

@@ -78,7 +78,7 @@ def test_unknown_query_in_qrels_is_an_error_with_line(miracl_root):
     [
         (["1\tQ0\td\t1", "1\tQ0\td"], r":2: expected 4 fields"),
         (["1\tQ0\td\tyes"], r":1: relevance must be an integer"),
-        (["1\tQ0\td\t1", "1\tQ0\td\t0"], r":2: \(1, d\) judged twice: 1 and 0"),
+        (["1\tQ0\td\t1", "1\tQ0\td\t0"], r":2: \(1, d\) judged twice: 1 on line 1 and 0 on line 2"),
     ],
 )
 def test_bad_trec_qrels(tmp_path, lines, message):

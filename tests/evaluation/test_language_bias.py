@@ -27,7 +27,7 @@ def test_bias_grows_with_language_weight(pools):
     assert high["per_query"]["rank_distance"]["en:q0"] == 5.0
     assert high["macro"]["own_language_top10"] == pytest.approx(4 / 10)  # 4 own of 12 in the top 10
     assert low["macro"]["own_language_top10"] < high["macro"]["own_language_top10"] + 1e-12
-    assert high["macro"]["mono_minus_cross_mAP"] == 0.0  # single-language pools cannot show the bias
+    assert high["macro"]["mono_minus_cross_AP"] == 0.0  # single-language pools cannot show the bias
     assert set(high["per_language"]) == {"de", "en", "es"}
 
 

@@ -77,3 +77,23 @@ def test_stable_topk_breaks_boundary_ties_by_index():
 
     scores = torch.tensor([[1.0, 2.0, 2.0, 2.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
     assert stable_topk(scores, 3).tolist() == [[5, 1, 2], [0, 1, 2]]
+
+
+@pytest.mark.parametrize("levels", [2, 5, 10_000])
+def test_stable_topk_matches_a_python_sort_with_and_without_ties_at_the_cut(levels):
+    import torch
+
+    from polyret.evaluation.ranking import count_at_least, stable_topk
+
+    rng = np.random.default_rng(levels)
+    scores = rng.integers(0, levels, size=(64, 50)).astype(np.float32)  # levels=2, 5: ties at the cut
+    for k in (1, 7, 50):
+        got = stable_topk(torch.as_tensor(scores), k).numpy()
+        for i in range(len(scores)):
+            assert got[i].tolist() == sorted(range(50), key=lambda j, i=i: (-scores[i, j], j))[:k]
+    # counts of scores >= each threshold, inf thresholds (padding) count 0, any number of thresholds
+    for width in (1, 2, 11):
+        thr = scores[:, :width].copy()
+        thr[::3, -1] = np.inf
+        got = count_at_least(torch.as_tensor(scores), torch.as_tensor(thr)).numpy()
+        np.testing.assert_array_equal(got, (scores[:, :, None] >= thr[:, None, :]).sum(1))

@@ -111,10 +111,39 @@ def test_fingerprint_is_stable_and_tracks_weights_and_config(tiny_model):
     assert tiny_model.fingerprint() != fp2
 
 
-def test_half_precision_request_is_fp32_on_cpu(tiny_model):
-    """bf16 / fp16 autocast applies on GPU only; on CPU results are the fp32 ones."""
-    assert tiny_model.device.type == "cpu"
-    np.testing.assert_array_equal(tiny_model.encode(TEXTS, precision="bf16"), tiny_model.encode(TEXTS))
+def test_bf16_weights_encode_close_and_fp32_comes_back_exactly(tiny_model):
+    from polyret.modeling.encoder import set_inference_precision
+
+    original = {k: v.clone() for k, v in tiny_model.backbone.state_dict().items()}
+    ref, fp = tiny_model.encode(TEXTS), tiny_model.fingerprint()
+    assert set_inference_precision(tiny_model, "bf16") == "bf16"
+    assert tiny_model.inference_precision == "bf16"
+    assert next(tiny_model.backbone.parameters()).dtype == torch.bfloat16  # weights, not autocast
+    out = tiny_model.encode(TEXTS)
+    assert out.dtype == np.float32 and tiny_model.last_encode_stats["precision"] == "bf16"
+    cos = (out * ref).sum(1) / np.linalg.norm(out, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cos.min() > 0.99 and not np.array_equal(out, ref)
+    assert tiny_model.fingerprint() == fp  # the model's identity does not change with its precision
+    assert set_inference_precision(tiny_model, "fp32") == "fp32"
+    for k, v in tiny_model.backbone.state_dict().items():
+        assert v.dtype == original[k].dtype and torch.equal(v, original[k]), k  # not bf16 rounded back
+    np.testing.assert_array_equal(tiny_model.encode(TEXTS), ref)
+
+
+def test_precision_for_one_call_restores_the_weights(tiny_model):
+    ref = tiny_model.encode(TEXTS)
+    out = tiny_model.encode(TEXTS, precision="bf16")
+    assert tiny_model.inference_precision == "fp32" and not np.array_equal(out, ref)
+    np.testing.assert_array_equal(tiny_model.encode(TEXTS, precision="fp32"), ref)
+
+
+def test_non_finite_embeddings_are_refused(tiny_model):
+    from polyret.errors import NonFiniteError
+
+    with torch.no_grad():
+        tiny_model.backbone.encoder.layer[0].output.dense.bias.fill_(float("nan"))
+    with pytest.raises(NonFiniteError, match="6 of 6 embeddings contain NaN"):
+        tiny_model.encode(TEXTS)
 
 
 def test_fingerprint_does_not_depend_on_the_folder(tiny_model, tmp_path):

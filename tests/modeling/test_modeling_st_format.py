@@ -52,7 +52,7 @@ def test_sentence_transformers_model_loads_in_polyret(tiny_model, tmp_path):
 
 
 def test_roundtrip_keeps_full_config_including_cls_pooling(tmp_path):
-    from polyret.testing.tiny import tiny_bi_encoder
+    from polyret.modeling.tiny import tiny_bi_encoder
 
     cfg = EncoderConfig(pooling="cls", normalize=False, query_prefix="Q: ", passage_prefix="P: ",
                         max_query_length=12, max_passage_length=40)
@@ -88,3 +88,34 @@ def test_unsupported_st_pooling_is_a_clear_error(tmp_path):
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "max"}))
     with pytest.raises(ValueError, match="supports mean or cls"):
         config_from_st_folder(tmp_path)
+
+
+def test_export_records_the_single_st_length_writes_a_card_and_loads_quietly(tiny_model, tmp_path, caplog):
+    import logging
+
+    from polyret.modeling.st_format import MaxLengthWarning
+
+    with pytest.warns(MaxLengthWarning, match="queries to 32 and passages to 64"):
+        tiny_model.save(tmp_path)
+    info = json.loads((tmp_path / "polyret.json").read_text())
+    assert info["sentence_transformers_max_seq_length"] == 64
+    assert "queries to 32" in info["sentence_transformers_note"]
+    card = (tmp_path / "README.md").read_text()
+    assert "SentenceTransformer(" in card and "queries to 32" in card and "| pooling | `'mean'` |" in card
+    with caplog.at_level(logging.WARNING):
+        st = _st(tmp_path)
+    assert "LOAD REPORT" not in caplog.text  # no untrained pooler head built and reported missing
+    assert not hasattr(st[0].auto_model, "pooler") or st[0].auto_model.pooler is None
+
+
+def test_equal_lengths_export_without_warning(tmp_path):
+    import warnings
+
+    from polyret.modeling.tiny import tiny_bi_encoder
+
+    cfg = EncoderConfig(max_query_length=40, max_passage_length=40)
+    model = tiny_bi_encoder(" ".join(TEXTS).split(), config=cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.save(tmp_path)
+    assert json.loads((tmp_path / "polyret.json").read_text())["sentence_transformers_note"] is None

@@ -99,3 +99,46 @@ def test_approximate_indexes_have_high_recall(kind, options):
 def test_unknown_faiss_kind():
     with pytest.raises(ValueError, match="unknown FAISS index kind"):
         FaissIndex(4, kind="lsh")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_faiss_engine_equals_torch_engine_with_many_ties_orders_and_exclusions(seed):
+    """Scores from a few integer levels: ties everywhere, also straddling the cut."""
+    rng = np.random.default_rng(seed)
+    n_q, n_d = 23, 300
+    q = rng.integers(0, 3, (n_q, 4)).astype(np.float32)
+    d = rng.integers(0, 3, (n_d, 4)).astype(np.float32)
+    order = rng.permutation(n_d) if seed % 2 else None
+    exclude = {r: set(rng.choice(n_d, size=int(rng.integers(0, 5)), replace=False).tolist())
+               for r in range(0, n_q, 3)}
+    for k in (1, 7, 40, n_d):
+        ref = topk_indices(q, d, k, doc_chunk=37, exclude=exclude, doc_order=order, engine="torch")
+        got = topk_indices(q, d, k, doc_chunk=37, exclude=exclude, doc_order=order, engine="faiss")
+        np.testing.assert_array_equal(got[1], ref[1])
+        np.testing.assert_array_equal(got[0], ref[0])
+
+
+def test_faiss_engine_ties_by_doc_id_straddling_the_cut():
+    q = np.ones((1, 2), dtype=np.float32)
+    d = np.ones((200, 2), dtype=np.float32)  # 200 equal scores, k = 5: FAISS keeps 6 arbitrary ones
+    ids = [f"d{i:03d}" for i in range(200)][::-1]
+    run = exact_search(q, d, ["q"], ids, top_k=5)
+    assert list(run["q"]) == ["d000", "d001", "d002", "d003", "d004"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_search_ties_by_doc_id_with_exclusions_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_q, n_d = 15, 120
+    q = rng.integers(0, 3, (n_q, 3)).astype(np.float32)
+    d = rng.integers(0, 3, (n_d, 3)).astype(np.float32)
+    dids = [f"x{v}" for v in rng.permutation(10 * n_d)[:n_d]]  # ids unrelated to row order
+    qids = [f"q{i}" for i in range(n_q)]
+    exclude = {f"q{i}": set(rng.choice(dids, size=3, replace=False).tolist()) for i in range(0, n_q, 2)}
+    for k in (1, 5, 30):
+        run = exact_search(q, d, qids, dids, top_k=k, exclude=exclude)
+        scores = q @ d.T
+        for r, qid in enumerate(qids):
+            ranked = sorted((c for c in range(n_d) if dids[c] not in exclude.get(qid, ())),
+                            key=lambda c: (-scores[r, c], dids[c]))[:k]
+            assert list(run[qid]) == [dids[c] for c in ranked]

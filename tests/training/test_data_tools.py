@@ -56,8 +56,25 @@ def test_collator_texts_and_hard_negatives(tmp_path):
     assert t.queries == [items[0].pairs["en"].question, items[1].pairs["en"].question]
     assert t.passages[1] == items[1].pairs["en"].passage
     assert t.negatives == ["neg q0 0", "neg q0 1", "neg q0 0", "neg q1 0", "neg q1 1", "neg q1 0"]
-    with pytest.raises(KeyError, match="no hard negatives"):
-        col(Batch("cross", (PairRef("q0", "en", "es"),)))
+    cross = col(Batch("cross", (PairRef("q0", "en", "es"),)))  # nothing mined for (q0, es): fallback
+    assert cross.fallback_negatives == 1 and len(cross.negatives) == 3
+    assert items[0].pairs["es"].passage not in cross.negatives
+    assert all(n.startswith("es ") for n in cross.negatives)
+    assert col(Batch("cross", (PairRef("q0", "en", "es"),))).negatives == cross.negatives  # seeded
+
+
+def test_mined_file_with_empty_rows_trains_through_the_fallback(tmp_path):
+    """Mining's own output (rows with no negatives) feeds the collator without a crash."""
+    from polyret.training.mining import mine_hard_negatives
+
+    items = make_items(6, per_paragraph=1, full_share=1.0)
+    solo = [items[0]] + [type(it)(it.item_id, {k: v for k, v in it.pairs.items() if k != "da"})
+                         for it in items[1:]]
+    out = tmp_path / "n.jsonl"
+    mine_hard_negatives(solo, out, languages=["en", "da"], num_negatives=2, depth=10)
+    col = BatchCollator(items, read_hard_negatives(out), num_hard_negatives=2)
+    texts = col(Batch("cross", (PairRef("q0", "en", "da"), PairRef("q1", "en", "en"))))
+    assert texts.fallback_negatives == 1 and len(texts.negatives) == 4
 
 
 def test_mine_bm25_excludes_own_paragraph(tmp_path):
@@ -92,7 +109,7 @@ def _tiny_marian(words):
     import torch
     from transformers import MarianConfig, MarianMTModel
 
-    from polyret.testing.tiny import tiny_tokenizer
+    from polyret.modeling.tiny import tiny_tokenizer
 
     tok = tiny_tokenizer(words)
     cfg = MarianConfig(vocab_size=len(tok), d_model=16, encoder_layers=1, decoder_layers=1,
@@ -133,3 +150,73 @@ def test_translate_qa_pairs_batched_and_cached(tmp_path, monkeypatch):
     out = tmp_path / "es.jsonl"
     translate.write_translated(items, out)
     assert {i.languages for i in read_parallel_jsonl(out)} == {("en", "es")}
+
+
+def test_mining_counts_questions_without_negatives(tmp_path):
+    """A language with one passage has nothing to offer: rows are written, empty, and counted."""
+    from polyret.training.mining import mine_hard_negatives
+
+    items = make_items(6, per_paragraph=1, full_share=1.0)
+    solo = [items[0]] + [type(it)(it.item_id, {k: v for k, v in it.pairs.items() if k != "da"})
+                         for it in items[1:]]
+    out = tmp_path / "n.jsonl"
+    stats = mine_hard_negatives(solo, out, languages=["en", "da"], num_negatives=3, depth=10)
+    assert stats["da"] == {"queries": 1, "passages": 1, "short": 1, "empty": 1}
+    assert stats["en"]["empty"] == 0 and stats["en"]["short"] == 0
+    assert read_hard_negatives(out)[("q0", "da")] == []
+
+
+def test_mining_uses_the_retrieval_path_dense_equals_exact_search(tmp_path, tiny_model):
+    """Dense mining = exact search over document_text, own paragraph skipped."""
+    import numpy as np
+
+    from polyret.retrieval.search import exact_search
+    from polyret.training.mining import mine_hard_negatives
+
+    items = make_items(10, per_paragraph=1)
+    out = tmp_path / "d.jsonl"
+    mine_hard_negatives(items, out, languages=["en"], model=tiny_model, num_negatives=2, depth=5)
+    pairs = [it.pairs["en"] for it in items]
+    d = tiny_model.encode([p.passage for p in pairs], side="passage")
+    q = tiny_model.encode([p.question for p in pairs], side="query")
+    run = exact_search(q, d, [p.item_id for p in pairs], [p.passage_id for p in pairs], top_k=5)
+    rows = {r["item"]: r for r in map(json.loads, out.read_text().splitlines())}
+    for p in pairs:
+        expect = [x for x in run[p.item_id] if x != p.passage_id][:2]
+        assert rows[p.item_id]["negative_ids"] == expect
+    assert np.isfinite(d).all()
+
+
+def test_cli_mine_writes_negatives_and_summary(tmp_path, capsys):
+    from polyret.cli import main
+    from polyret.training.data import write_parallel_jsonl
+
+    items = make_items(20, per_paragraph=1)
+    write_parallel_jsonl(items, tmp_path / "pairs.jsonl")
+    out = tmp_path / "negs.jsonl"
+    assert main(["mine", "--bm25", "--train", str(tmp_path / "pairs.jsonl"), "--languages", "en", "es",
+                 "--num-negatives", "2", "--output", str(out)]) == 0
+    table = read_hard_negatives(out)
+    assert {lang for _, lang in table} == {"en", "es"} and len(table) == sum(
+        ("en" in it.pairs) + ("es" in it.pairs) for it in items)
+    info = json.loads((tmp_path / "negs.jsonl.json").read_text())
+    assert info["method"] == "bm25" and info["per_language"]["en"]["queries"] == 20
+    assert "en: 20 questions" in capsys.readouterr().out
+    assert main(["mine", "--train", str(tmp_path / "pairs.jsonl"), "--output", str(out)]) == 2
+
+
+@pytest.mark.slow
+def test_mining_the_real_join_counts_the_items_without_negatives(tmp_path):
+    """The real squad-parallel join (BM25, en + es): every question gets a row; the ones BM25 finds
+    nothing for are counted, not dropped, and the file reads back for training."""
+    from polyret.data.parallel import load_training_items
+    from polyret.training.mining import mine_hard_negatives
+
+    items = load_training_items(languages=("en", "es"), exclude=("xquad",))
+    out = tmp_path / "real.jsonl"
+    stats = mine_hard_negatives(items, out, languages=["en", "es"], num_negatives=4, depth=20)
+    table = read_hard_negatives(out)
+    for lang in ("en", "es"):
+        n = sum(lang in it.pairs for it in items)
+        assert stats[lang]["queries"] == n == sum(1 for _, x in table if x == lang)
+        assert stats[lang]["empty"] == sum(1 for (_, x), v in table.items() if x == lang and not v)

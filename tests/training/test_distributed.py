@@ -1,4 +1,6 @@
-"""A 2-process (gloo) step equals one process with the whole batch; gradient caching is exact.
+"""A 2-process (gloo) step equals one process with the whole batch; gradient caching is exact;
+DDP gradient accumulation with ``no_sync`` and ``gather=False`` all-reduces once and equals the
+per-process-negatives reference.
 
 DDP averages parameter gradients over processes, and the all_gather backward sums the embedding
 gradients of every process: together they give the single-process gradient of the global-batch
@@ -12,7 +14,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from polyret.losses import InfoNCELoss
-from polyret.testing.tiny import tiny_bi_encoder
+from polyret.modeling.tiny import tiny_bi_encoder
 from polyret.training.data import BatchTexts
 from polyret.training.step import contrastive_step
 
@@ -110,3 +112,64 @@ def test_grad_cache_replays_dropout():
     assert abs(loss - ref_loss.item()) < 1e-6
     for n, g in _grads(m2).items():
         torch.testing.assert_close(g1[n], g, atol=1e-5, rtol=1e-4, msg=n)
+
+
+ACC = 2  # micro-batches per optimizer step in the no_sync test
+Q2 = [f"what is the {W[i + 8]} of {W[i + 12]}" for i in range(4 * B)]
+P2 = [f"the {W[i + 8]} {W[i + 12]} is {W[i + 16]} and {W[i + 20]}" for i in range(4 * B)]
+
+
+def _micro(rank: int, micro: int) -> BatchTexts:
+    lo = (micro * 2 + rank) * B  # global batch of micro m: [2mB, 2mB + 2B), rank r takes its half
+    return BatchTexts(Q2[lo:lo + B], P2[lo:lo + B], [])
+
+
+def _accum_worker(rank: int, world: int, init: str, out: str) -> None:
+    from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    model = _model()
+    ddp = DDP(model)
+    calls = {"n": 0}
+
+    def counting_hook(state, bucket):
+        state["n"] += 1
+        return allreduce_hook(None, bucket)
+
+    ddp.register_comm_hook(calls, counting_hook)
+    loss_fn = InfoNCELoss(tau=0.05, gather=False)  # each process: its own in-batch negatives only
+    per_micro = []
+    for micro in range(ACC):
+        contrastive_step(ddp, loss_fn, _micro(rank, micro), model.tokenize, scale=1.0 / ACC,
+                         no_sync=ddp.no_sync, sync=micro == ACC - 1)
+        per_micro.append(calls["n"])
+    if rank == 0:
+        torch.save({"calls": per_micro, "grads": _grads(model)}, out)
+    dist.destroy_process_group()
+
+
+def test_ddp_no_sync_accumulation_without_gather(tmp_path):
+    out = tmp_path / "accum.pt"
+    mp.spawn(_accum_worker, args=(2, f"file://{tmp_path / 'store'}", str(out)), nprocs=2, join=True)
+    got = torch.load(out)
+    assert got["calls"][0] == 0 and got["calls"][1] > 0  # no all-reduce until the last micro-batch
+    # reference: DDP averages over processes the sum over micro-batches of (1/ACC) * local-loss gradients
+    model = _model()
+    loss_fn = InfoNCELoss(tau=0.05, gather=False)
+    for rank in range(2):
+        for micro in range(ACC):
+            contrastive_step(model, loss_fn, _micro(rank, micro), model.tokenize, scale=1.0 / (ACC * 2))
+    ref = _grads(model)
+    assert set(got["grads"]) == set(ref) and len(ref) > 10
+    for k, g in ref.items():
+        torch.testing.assert_close(got["grads"][k], g, atol=1e-6, rtol=1e-4, msg=k)
+    # and it is not the gathered loss: without gather, negatives of the other process are absent
+    gathered = _model()
+    for micro in range(ACC):
+        both = BatchTexts(*(a + b for a, b in zip(
+            [_micro(0, micro).queries, _micro(0, micro).passages],
+            [_micro(1, micro).queries, _micro(1, micro).passages], strict=True)), [])
+        contrastive_step(gathered, loss_fn, both, gathered.tokenize, scale=1.0 / ACC)
+    assert any(not torch.allclose(_grads(gathered)[k], ref[k], atol=1e-6) for k in ref)

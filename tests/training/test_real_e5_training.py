@@ -37,6 +37,8 @@ def test_e5_hybrid_steps_on_squad_parallel_save_and_reload(tmp_path, shared_data
 
     assert result.steps == 3
     assert np.isfinite(result.best_val_loss)
+    assert result.summary["selected_step"] == 3 and result.summary["precision"]["used"] in ("fp32", "bf16")
+    assert result.summary["nonfinite_steps"] == 0 and result.summary["parameters"]["trainable"] > 10_000_000
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert any("loss" in r and np.isfinite(r["loss"]) for r in rows)
     saved = json.loads((out / "data_fingerprint.json").read_text())

@@ -1,4 +1,5 @@
-"""The trainer end to end with the tiny model: outputs, reload, falling validation loss, exact resume."""
+"""The trainer end to end with the tiny model: outputs, reload, falling validation loss, exact resume,
+hard negatives in the loss, gradient caching and torchrun equal to the plain single-process run."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ from .conftest import make_items
 LOSS_KEYS = ("loss", "accuracy", "q_std", "p_std", "pos_cos", "neg_cos", "lr", "val_loss", "val_accuracy")
 
 
-def write_config(tmp_path, out, **train) -> str:
-    data = tmp_path / "par.jsonl"
-    if not data.exists():
-        write_parallel_jsonl(make_items(160, full_share=1.0, seed=4), data)
+def write_config(tmp_path, out, model=None, data=None, sampling=None, **train) -> str:
+    """A tiny-model config over synthetic parallel data (fp32: the same numbers on every machine)."""
+    path = tmp_path / "par.jsonl"
+    if not path.exists():
+        write_parallel_jsonl(make_items(160, full_share=1.0, seed=4), path)
     t = {"output_dir": str(out), "max_steps": 30, "lr": 2e-3, "warmup_steps": 3, "eval_every": 10,
-         "save_every": 10, "log_every": 1, "progress": False, **train}
-    cfg = {"model": {"name": "tiny", "max_query_length": 24, "max_passage_length": 32},
-           "data": {"train_data": [str(data)], "val_fraction": 0.25, "val_batches": 3},
-           "sampling": {"strategy": "hybrid", "batch_size": 8}, "train": t}
+         "save_every": 10, "log_every": 1, "progress": False, "precision": "fp32", **train}
+    cfg = {"model": {"name": "tiny", "max_query_length": 24, "max_passage_length": 32, **(model or {})},
+           "data": {"train_data": [str(path)], "val_fraction": 0.25, "val_batches": 3, **(data or {})},
+           "sampling": {"strategy": "hybrid", "batch_size": 8, **(sampling or {})}, "train": t}
     path = tmp_path / f"{out.name}.yaml"
     import yaml
 
@@ -41,7 +43,9 @@ def rows(out) -> list[dict]:
 def test_train_writes_outputs_and_model_reloads(tmp_path):
     from polyret.modeling.registry import load_model
     from polyret.training.data import BatchCollator
-    from polyret.training.trainer import _prepare_data, train, validation_batches, validation_loss
+    from polyret.training.selection import validation_loss
+    from polyret.training.setup import prepare_data, validation_batches
+    from polyret.training.trainer import train
 
     out = tmp_path / "run"
     cfg = load_config(write_config(tmp_path, out))
@@ -60,18 +64,24 @@ def test_train_writes_outputs_and_model_reloads(tmp_path):
                                           for r in train_rows)
     # the saved model is the best one: re-evaluating it reproduces the best validation loss
     model = load_model(out, device="cpu")
-    train_sets, val = _prepare_data(cfg)
+    train_sets, val = prepare_data(cfg)
     items = [it for v in train_sets.values() for it in v] + val
     ev = validation_loss(model, validation_batches(cfg, val), BatchCollator(items), cfg.train)
     assert ev["val_loss"] == pytest.approx(result.best_val_loss, abs=1e-5)
     assert result.best_step == min(evals[1:], key=lambda r: r["val_loss"])["step"]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["select"] == "best" and summary["selected_step"] == result.best_step
+    assert summary["precision"]["requested"] == "fp32" and summary["precision"]["used"] == "fp32"
+    assert summary["machine"]["cpu_count"] >= 1 and summary["freeze_token_embeddings"] is False
+    assert summary["nonfinite_steps"] == 0 and summary["status"] == "finished"
+    assert not (out / "checkpoints").exists()  # removed once finished (train.keep_checkpoints_at_end)
 
 
 def test_validation_split_has_no_leak(tmp_path):
-    from polyret.training.trainer import _prepare_data
+    from polyret.training.setup import prepare_data
 
     cfg = load_config(write_config(tmp_path, tmp_path / "x"))
-    train_sets, val = _prepare_data(cfg)
+    train_sets, val = prepare_data(cfg)
     train_items = [it for v in train_sets.values() for it in v]
     assert val and {it.item_id for it in val}.isdisjoint(it.item_id for it in train_items)
     train_passages = {p.passage_id for it in train_items for p in it.pairs.values()}
@@ -126,40 +136,102 @@ def test_train_cli_smoke_and_list_keys(tmp_path, capsys):
     from polyret.cli import main
 
     assert main(["train", "--list-keys"]) == 0
-    assert "sampling.alpha" in capsys.readouterr().out
-    from polyret.training.data import read_parallel_jsonl
-    from polyret.training.mining import mine_hard_negatives
-
+    keys = capsys.readouterr().out
+    assert "sampling.alpha" in keys and "train.precision" in keys and "data.split_seed" in keys
     out = tmp_path / "cli"
     cfg = write_config(tmp_path, out, max_steps=4, eval_every=0, save_every=0)
-    negs = tmp_path / "negs.jsonl"
-    mine_hard_negatives(read_parallel_jsonl(tmp_path / "par.jsonl"), negs, num_negatives=2, depth=10)
     assert main(["train", "--config", cfg, "--set", "sampling.strategy=cross",
-                 "--set", "train.symmetric=true", "--set", "train.grad_cache_chunk=3",
-                 "--set", "train.grad_accum=2", "--set", f"data.hard_negatives={negs}",
-                 "--set", "data.num_hard_negatives=2"]) == 0
+                 "--set", "train.symmetric=true", "--set", "train.grad_accum=2"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 4
     saved = load_config(out / "config.yaml")
-    assert saved.sampling.strategy == "cross" and saved.train.grad_cache_chunk == 3
-    with pytest.raises(ValueError, match="unknown key"):
-        main(["train", "--config", cfg, "--set", "train.learning_rate=1"])
+    assert saved.sampling.strategy == "cross" and saved.train.symmetric and saved.train.grad_accum == 2
+    assert main(["train", "--config", cfg, "--set", "train.learning_rate=1"]) == 2  # one-line user error
+    assert "unknown key" in capsys.readouterr().err
 
 
-def test_torchrun_two_cpu_processes(tmp_path):
-    """The trainer under torchrun (2 gloo processes) logs world_size 2 and the global-batch loss."""
+def _final_weights(out) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(out / "model.safetensors")
+
+
+def _assert_same_weights(a, b, atol=1e-5) -> None:
+    assert set(a) == set(b)
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], atol=atol, rtol=1e-4, msg=k)
+
+
+def test_hard_negatives_enter_the_loss_with_counted_fallback(tmp_path, monkeypatch):
+    """Mined negatives reach the loss (num_hard_negatives per pair, raising the first loss); items
+    without mined negatives get the documented fallback instead of a KeyError, counted in the metrics."""
+    from polyret.training import trainer
+    from polyret.training.data import read_parallel_jsonl
+    from polyret.training.mining import mine_hard_negatives
+    from polyret.training.trainer import train
+
+    base = dict(max_steps=2, eval_every=0, save_every=0, lr=0.0, select="last")
+    no_dropout = {"tiny_dropout": 0.0}
+    plain = train(load_config(write_config(tmp_path, tmp_path / "plain", model=no_dropout, **base)))
+    negs = tmp_path / "negs.jsonl"
+    mine_hard_negatives(read_parallel_jsonl(tmp_path / "par.jsonl"), negs, num_negatives=2, depth=10)
+    lines = negs.read_text().splitlines()
+    negs.write_text("\n".join(lines[::2]) + "\n")  # half the (item, language) keys lose their negatives
+    seen = []
+    real_step = trainer.contrastive_step
+
+    def spy(model, loss_fn, texts, *args, **kwargs):
+        seen.append((len(texts.queries), len(texts.negatives), texts.fallback_negatives))
+        return real_step(model, loss_fn, texts, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "contrastive_step", spy)
+    out = tmp_path / "hn"
+    hard = train(load_config(write_config(tmp_path, out, model=no_dropout, **base,
+                                          data={"hard_negatives": str(negs), "num_hard_negatives": 2})))
+    assert seen and all(n == 2 * q for q, n, _ in seen)
+    assert sum(f for *_, f in seen) > 0 and hard.summary["fallback_negatives"] == sum(f for *_, f in seen)
+    assert sum(r.get("fallback_negatives", 0) for r in rows(out)) == hard.summary["fallback_negatives"]
+    # same model, batches and seed; lr 0: extra candidates in the softmax can only raise the loss
+    assert hard.summary["first_train_loss"] > plain.summary["first_train_loss"] + 1e-3
+
+
+def test_grad_cache_run_equals_plain_run(tmp_path):
+    from polyret.training.trainer import train
+
+    kw = dict(max_steps=4, eval_every=0, save_every=0, select="last", grad_accum=2)
+    train(load_config(write_config(tmp_path, tmp_path / "plain", model={"tiny_dropout": 0.0}, **kw)))
+    train(load_config(write_config(tmp_path, tmp_path / "gc", model={"tiny_dropout": 0.0},
+                                   grad_cache_chunk=3, **kw)))
+    a, b = _final_weights(tmp_path / "plain"), _final_weights(tmp_path / "gc")
+    _assert_same_weights(a, b)
+    init = train(load_config(write_config(tmp_path, tmp_path / "zero", model={"tiny_dropout": 0.0},
+                                          **{**kw, "lr": 0.0})))
+    assert init.steps == 4 and any(not torch.equal(a[k], _final_weights(tmp_path / "zero")[k]) for k in a)
+
+
+def test_torchrun_two_cpu_processes_equals_one_process(tmp_path):
+    """torchrun --standalone (no fixed port), 2 gloo processes: the same model as one process with
+    the whole global batch (dropout off), world_size 2 recorded, only the main process writes."""
     import os
 
+    from polyret.training.trainer import train
+
+    kw = dict(max_steps=3, eval_every=0, save_every=0, select="last")
+    single = tmp_path / "single"
+    train(load_config(write_config(tmp_path, single, model={"tiny_dropout": 0.0}, **kw)))
     out = tmp_path / "ddp"
-    cfg = write_config(tmp_path, out, max_steps=3, eval_every=0, save_every=0)
+    cfg = write_config(tmp_path, out, model={"tiny_dropout": 0.0}, **kw)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                           "--master_port", "29533", "-m", "polyret", "train", "--config", cfg],
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                           "2", "-m", "polyret", "train", "--config", cfg],
                           capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] == 3
     assert len([r for r in rows(out) if "loss" in r]) == 3  # only the main process writes metrics
+    ref = [r["loss"] for r in rows(single) if "loss" in r]
+    assert [r["loss"] for r in rows(out) if "loss" in r] == pytest.approx(ref, abs=1e-5)
+    _assert_same_weights(_final_weights(single), _final_weights(out), atol=1e-4)
 
 
 def test_early_stopping_when_validation_stalls(tmp_path):

@@ -99,19 +99,14 @@ def _list(args) -> int:
 
 def _stats(args) -> int:
     from polyret.data.catalog import get_info
-    from polyret.data.errors import DataFormatError, DatasetNotFound
     from polyret.data.stats import dataset_stats
 
-    try:
-        get_info(args.name)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            stats = dataset_stats(args.name, args.data_dir)
-        for w in caught:
-            sys.stderr.write(f"warning: {w.message}\n")
-    except (KeyError, DatasetNotFound, DataFormatError, FileNotFoundError) as e:
-        _err(e)
-        return 1
+    get_info(args.name)  # an unknown name: UnknownDataset, printed by the CLI's error boundary
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = dataset_stats(args.name, args.data_dir)
+    for w in caught:
+        sys.stderr.write(f"warning: {w.message}\n")
     _out(json.dumps(stats, indent=2, ensure_ascii=False))
     return 0
 
@@ -119,22 +114,12 @@ def _stats(args) -> int:
 def _download(args) -> int:
     from polyret.data.catalog import get_info
     from polyret.data.download import download
-    from polyret.data.errors import DownloadError
 
-    try:
-        get_info(args.name)
-        folder = download(args.name, args.data_dir, force=args.force)
-    except (KeyError, DownloadError) as e:
-        _err(e)
-        return 1
+    get_info(args.name)
+    folder = download(args.name, args.data_dir, force=args.force)
     _out(str(folder))
     return 0
 
 
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
-
-
-def _err(e: Exception) -> None:
-    message = e.args[0] if isinstance(e, KeyError) else str(e)
-    sys.stderr.write(f"error: {message}\n")

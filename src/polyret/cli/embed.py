@@ -11,7 +11,11 @@ EPILOG = """examples:
       --side passage --output docs.npy    # sharded over 4 processes, merged into docs.npy
 
 Writes OUTPUT (float32, one row per input line / record, in input order), OUTPUT.ids.txt (line
-numbers for .txt, '_id'/'id' for .jsonl) and OUTPUT.json (model, fingerprint and settings).
+numbers for .txt, '_id'/'id' for .jsonl; an id with a line break is an error) and OUTPUT.json
+(model, fingerprint, precision, settings and the sha256 of the other two files). Each file is
+written atomically and OUTPUT.json last: without it the other two are incomplete.
+--precision auto encodes in bf16 weights where the hardware is fast at it, fp32 elsewhere.
+Non-finite embeddings (a diverged model) stop the command.
 Texts longer than the side's max length are truncated (one warning with the count). Bytes that are
 not UTF-8 stop with the file and line, unless --encoding-errors replace.
 """
@@ -35,17 +39,21 @@ def register(subparsers) -> None:
                    help="non-UTF-8 input: stop with file:line, or replace bad bytes (default: %(default)s)")
     p.add_argument("--cache", action="store_true", help="read/write the on-disk embedding cache")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="encoding precision: bf16 weights or fp32 (default: %(default)s = bf16 on GPU and on "
+                   "CPUs with fast bf16, else fp32)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from polyret.errors import UserError
     from polyret.retrieval.embed import embed_file
 
     if not str(args.output).endswith(".npy"):
-        raise SystemExit(f"--output must end in .npy, not {args.output!r}")
+        raise UserError(f"--output must end in .npy, not {args.output!r}")
     info = embed_file(args.model, args.input, args.side, args.output, batch_size=args.batch_size,
                       max_tokens=args.max_tokens, errors=args.encoding_errors, use_cache=args.cache,
-                      device=args.device)
+                      device=args.device, precision=args.precision)
     import sys
 
     from polyret.retrieval.embed import dist_env

@@ -11,12 +11,16 @@ EPILOG = """examples:
   polyret evaluate --model multilingual-e5-small --task xquad-r --output results/e5-xquad-r.json
   polyret evaluate --model bm25 --task beir/scifact --output results/bm25-scifact.json
   polyret evaluate --model runs/hybrid/final --task mlqa-r --candidate-text sentence+context
+  polyret evaluate --model runs/hybrid/final --task beir/arguana --max-query-length 512 \\
+      --max-passage-length 512
   polyret evaluate --model all-MiniLM-L6-v2 --task beir/path/to/my-beir-folder --max-queries 200
   polyret evaluate --model multilingual-e5-small --task miracl/sw --corpus miracl-sw-corpus.jsonl
 
-LAReQA tasks (xquad-r, mlqa-r) report Mono, Cross and Multi mAP / R@1 / R@10 / MRR and language bias;
+LAReQA tasks (xquad-r, mlqa-r) report Mono, Cross and Multi AP (mean: mAP) / R@1 / R@10 / RR and
+language bias;
 BEIR tasks nDCG@10, R@100, MAP (AP@100), MRR@10 and the complex-query subsets (see 'polyret subsets');
-MIRACL nDCG@10 and R@100 as 'trec_eval -c -M 100'. Results keep per-query scores for 'polyret compare'.
+MIRACL nDCG@10 and R@100 as 'trec_eval -c -M 100'. Results keep per-query scores for 'polyret compare'
+and record the lengths and precision used to encode.
 """
 
 
@@ -62,10 +66,24 @@ def register(subparsers) -> None:
         "--top-k", type=int, default=100, help="documents retrieved per query (default: %(default)s)"
     )
     p.add_argument(
+        "--max-query-length",
+        type=int,
+        default=None,
+        help="query truncation in tokens for this evaluation (default: the model's own; give the same "
+        "value for every model you compare: 'compare' refuses results encoded with different lengths)",
+    )
+    p.add_argument(
         "--max-passage-length",
         type=int,
         default=None,
-        help="override the model's passage truncation in tokens (default: the model's)",
+        help="passage truncation in tokens for this evaluation (default: the model's own)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "auto"),
+        default="fp32",
+        help="encoding precision: bf16 weights or fp32; auto = bf16 on GPU, and on CPUs with native bf16 "
+        "that a cached micro-benchmark shows faster (default: %(default)s; recorded in the result)",
     )
     p.add_argument(
         "--corpus",
@@ -83,7 +101,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from polyret.evaluation.evaluator import EvalConfig, evaluate, load_retriever
+    from polyret.evaluation.config import EvalConfig
+    from polyret.evaluation.encoding import load_retriever
+    from polyret.evaluation.evaluator import evaluate
     from polyret.evaluation.report import summarize
 
     config = EvalConfig(
@@ -97,12 +117,14 @@ def run(args) -> int:
         languages=args.languages,
         top_k=args.top_k,
         drop_self_hits=not args.keep_self_hits,
+        max_query_length=args.max_query_length,
         max_passage_length=args.max_passage_length,
+        precision=args.precision,
         corpus=args.corpus,
         subsets=not args.no_subsets,
         cache=not args.no_cache,
     )
-    model = load_retriever(args.model, args.max_passage_length)
+    model = load_retriever(args.model)
     result = evaluate(model, config, model_name=args.model)
     _out(summarize(result))
     if args.output:

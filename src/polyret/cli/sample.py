@@ -58,17 +58,19 @@ def run(args: argparse.Namespace) -> int:
     if args.languages:
         overrides.append(f"data.languages={json.dumps(args.languages.split(','))}")
     cfg = load_config(args.config, overrides)
-    from polyret.training.trainer import _batch_stream, _prepare_data
+    from polyret.atomic import atomic_write
+    from polyret.sampling import batch_stream
+    from polyret.training.setup import prepare_data
 
     if args.all_items:
         from polyret.training.data import load_training_sets
 
         sets = load_training_sets(cfg.data)
     else:
-        sets, _ = _prepare_data(cfg)
-    sampler = build_sampler(sets, cfg.sampling, cfg.data.languages)
-    batches = list(islice(_batch_stream(sampler), args.num_batches))
-    with open(args.output, "w", encoding="utf-8") as f:
+        sets, _ = prepare_data(cfg)
+    sampler = build_sampler(sets, cfg.sampling, cfg.data.languages, grad_accum=cfg.train.grad_accum)
+    batches = list(islice(batch_stream(sampler), args.num_batches))
+    with atomic_write(args.output, "w") as f:
         for b in batches:
             f.write(json.dumps(b.to_json(), ensure_ascii=False) + "\n")
     summary = summarize(batches)

@@ -14,8 +14,11 @@ EPILOG = """examples:
 
 CORPUS is a BEIR folder (corpus.jsonl inside) or a corpus.jsonl file; documents are embedded as
 title + " " + text. QUERIES is queries.jsonl ('_id', 'text') or a 'qid<TAB>query' file.
-Dense search is exact (chunked, ties by doc id) unless --faiss; embeddings are cached on disk
-(--no-cache to skip). OUTPUT.json records the model, fingerprint / BM25 tokenizer and settings.
+Dense search is exact (FAISS's kernel, ties by doc id) unless --faiss; embeddings are cached on disk
+(--no-cache to skip). A document whose id equals the query id is dropped, as 'polyret evaluate'
+does (ArguAna-style duplicates; --keep-self-hits keeps it). --precision auto encodes in bf16 weights
+where the hardware is fast at it, fp32 elsewhere. OUTPUT is written atomically; OUTPUT.json
+(written after it) records the model, fingerprint / BM25 tokenizer, precision and settings.
 """
 
 
@@ -41,32 +44,52 @@ def register(subparsers) -> None:
                    help="token budget per batch, e.g. 4096 with --batch-size 256 (default: none)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--device", default=None, help="cpu, cuda (default: cuda if available)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="encoding precision: bf16 weights or fp32 (default: %(default)s = bf16 on GPU and on "
+                   "CPUs with fast bf16, else fp32)")
+    p.add_argument("--keep-self-hits", action="store_true",
+                   help="keep documents whose id equals the query id (dropped by default, as in evaluate)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    import json
     import sys
     from pathlib import Path
 
-    from polyret.retrieval.pipeline import load_corpus, load_queries, retrieve
-    from polyret.retrieval.trec import write_run
+    from polyret.atomic import clean_stale_temporaries, write_json
+    from polyret.errors import UserError
+    from polyret.retrieval.pipeline import BM25, load_corpus, load_queries, retrieve
+    from polyret.retrieval.trec import check_writable, write_run
 
     if args.bm25 == (args.model is not None):
-        raise SystemExit("give exactly one of --model NAME or --bm25")
+        raise UserError("give exactly one of --model NAME or --bm25")
+    if args.top_k < 1:
+        raise UserError(f"--top-k must be >= 1, not {args.top_k}")
     options = {}
     if args.faiss == "ivf":
         options = {"nprobe": args.nprobe}
     elif args.faiss == "hnsw":
         options = {"ef_search": args.ef_search}
     corpus, queries = load_corpus(args.corpus), load_queries(args.queries)
-    run_, info = retrieve(corpus, queries, model=args.model, top_k=args.top_k, backend=args.faiss or "exact",
-                          bm25=args.bm25, language=args.language, batch_size=args.batch_size,
-                          max_tokens=args.max_tokens, cache=not args.no_cache, faiss_options=options,
-                          device=args.device)
+    check_writable(queries, corpus, tag=args.tag)  # refused now, not after the search
+    retriever = BM25
+    if args.model is not None:
+        from polyret.modeling.encoder import set_inference_precision
+        from polyret.modeling.registry import load_model
+
+        retriever = load_model(args.model, device=args.device)
+        set_inference_precision(retriever, args.precision)
+    run_, info = retrieve(retriever, corpus, queries, top_k=args.top_k,
+                          drop_self_hits=not args.keep_self_hits, batch_size=args.batch_size,
+                          max_tokens=args.max_tokens,
+                          precision=None if args.bm25 else args.precision, cache=not args.no_cache,
+                          backend=args.faiss or "exact", faiss_options=options, language=args.language)
+    manifest = f"{args.output}.json"
+    clean_stale_temporaries(Path(args.output).parent)  # leftovers of killed earlier writes
+    Path(manifest).unlink(missing_ok=True)  # never beside a run it does not describe
     out = write_run(run_, args.output, tag=args.tag)
-    info.update({"corpus": str(args.corpus), "queries": str(args.queries), "documents": len(corpus),
-                 "n_queries": len(queries), "output": str(out)})
-    Path(f"{out}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    info.update({"model": args.model, "corpus": str(args.corpus), "queries": str(args.queries),
+                 "documents": len(corpus), "n_queries": len(queries), "output": str(out), "tag": args.tag})
+    write_json(manifest, info)
     sys.stdout.write(f"wrote {sum(len(r) for r in run_.values())} results for {len(run_)} queries to {out}\n")
     return 0

@@ -8,10 +8,16 @@ EPILOG = """examples:
   polyret train --config configs/smoke.yaml                       # seconds, tiny random model
   polyret train --config configs/hybrid.yaml --set sampling.alpha=0.4 --set train.output_dir=runs/a04
   polyret train --config configs/cpu-e5-hybrid.yaml --resume       # continue a killed run
+  polyret train --config configs/smoke.yaml --set train.precision=bf16 \\
+      --set model.freeze_token_embeddings=true                     # the cheap step
   accelerate launch --num_processes 2 -m polyret train --config configs/hybrid.yaml   # several GPUs
 
 Writes into train.output_dir: the model (sentence-transformers format), config.yaml,
-data_fingerprint.json, metrics.jsonl, train_summary.json and checkpoints/.
+data_fingerprint.json, metrics.jsonl, train_summary.json and checkpoints/ (deleted once the run
+has finished unless train.keep_checkpoints_at_end=true).
+--resume continues from the newest intact checkpoint, refuses a configuration that differs from the
+saved config.yaml (naming the keys) unless --allow-config-change (recorded in train_summary.json),
+and on a finished run prints its saved result without training again.
 Valid --set keys: run 'polyret train --list-keys'.
 """
 
@@ -26,6 +32,8 @@ def register(subparsers) -> None:
                    help="dotted override, repeatable (e.g. sampling.alpha=0.4, train.max_steps=100)")
     p.add_argument("--output-dir", help="shortcut for --set train.output_dir=PATH")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in output_dir")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="with --resume: accept a configuration that differs from the saved one (recorded)")
     p.add_argument("--list-keys", action="store_true", help="print every config key with its help and exit")
     p.set_defaults(func=run)
 
@@ -47,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, overrides)
     from polyret.training.trainer import train
 
-    result = train(cfg, resume=args.resume)
+    result = train(cfg, resume=args.resume, allow_config_change=args.allow_config_change)
     sys.stdout.write(json.dumps({"output_dir": str(result.output_dir), **result.summary}, indent=2,
                                 default=str) + "\n")
     return 0

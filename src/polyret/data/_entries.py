@@ -127,8 +127,14 @@ def _squad(
     )
 
 
-def build_catalog() -> dict[str, DatasetInfo]:
-    entries = [
+def _qa_entries() -> list[DatasetInfo]:
+    """LAReQA, XQuAD and the SQuAD-format QA sets."""
+    return _lareqa_entries() + _squad_entries()
+
+
+def _lareqa_entries() -> list[DatasetInfo]:
+    """XQuAD-R, MLQA-R, XQuAD and SQuAD dev."""
+    return [
         _lareqa(
             "xquad-r",
             XQUAD_R_COMMIT,
@@ -164,6 +170,12 @@ def build_catalog() -> dict[str, DatasetInfo]:
             notes="The bundled copy is rebuilt from the explorer pages (answer_start = first occurrence); "
             "a download gets the official dev-v1.1.json. No checksum is published.",
         ),
+    ]
+
+
+def _squad_entries() -> list[DatasetInfo]:
+    """Translated SQuAD and native-language SQuAD-format QA sets."""
+    return [
         _squad(
             "squad-translated/es",
             "squad-translated",
@@ -241,6 +253,11 @@ def build_catalog() -> dict[str, DatasetInfo]:
             [Source("https://korquad.github.io/dataset/KorQuAD_v1.0_dev.json", "KorQuAD_v1.0_dev.json")],
         ),
     ]
+
+
+def _beir_entries() -> list[DatasetInfo]:
+    """BEIR nfcorpus, scifact and arguana."""
+    entries = []
     for name, splits in BEIR_SPLITS.items():
         entries.append(
             DatasetInfo(
@@ -262,6 +279,12 @@ def build_catalog() -> dict[str, DatasetInfo]:
                 ),
             )
         )
+    return entries
+
+
+def _miracl_entries() -> list[DatasetInfo]:
+    """MIRACL topics and qrels per language."""
+    entries = []
     for lang in MIRACL_LANGS:
         splits = ("dev",) if lang in MIRACL_NO_TRAIN else ("dev", "train")
         files = [f"{kind}/{kind}.miracl-v1.0-{lang}-{s}.tsv" for s in splits for kind in ("topics", "qrels")]
@@ -278,6 +301,12 @@ def build_catalog() -> dict[str, DatasetInfo]:
                 notes=f"Corpus: {MIRACL_CORPUS_URL} (jsonl: docid, title, text)",
             )
         )
+    return entries
+
+
+def _bright_entries() -> list[DatasetInfo]:
+    """BRIGHT topics and qrels per subset."""
+    entries = []
     for subset in BRIGHT_SUBSETS:
         plain = (f"topics/topics.bright-{subset}.tsv.gz", f"qrels/qrels.bright-{subset}.txt")
         files = (
@@ -299,7 +328,12 @@ def build_catalog() -> dict[str, DatasetInfo]:
                 "documents: https://huggingface.co/datasets/xlangai/BRIGHT (documents config).",
             )
         )
-    entries.append(
+    return entries
+
+
+def _parallel_entries() -> list[DatasetInfo]:
+    """The parallel training join."""
+    return [
         DatasetInfo(
             "squad-parallel",
             "parallel",
@@ -310,5 +344,9 @@ def build_catalog() -> dict[str, DatasetInfo]:
             "Training join: SQuAD v1.1 dev en/es/da/it by question id, minus the paragraphs of XQuAD",
             parts=("squad-dev", "squad-translated/es", "squad-translated/da", "squad-translated/it", "xquad"),
         )
-    )
+    ]
+
+
+def build_catalog() -> dict[str, DatasetInfo]:
+    entries = _qa_entries() + _beir_entries() + _miracl_entries() + _bright_entries() + _parallel_entries()
     return {e.name: e for e in entries}

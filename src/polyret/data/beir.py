@@ -4,9 +4,14 @@ Rules for odd input (all checked by tests):
 
 - a malformed JSONL line, a row without ``_id``, a duplicate id, a qrels row with the wrong
   number of columns or a non-integer score: :class:`DataFormatError` naming the file and line;
+- the same (query, document) judged twice with different scores: :class:`DataFormatError`
+  naming both lines (as the TREC reader); an identical repeated row is collapsed and counted in one
+  :class:`DataWarning`;
 - a qrels row naming a query that is not in ``queries.jsonl``: :class:`DataFormatError`;
 - a qrels row naming a document missing from the corpus: skipped with a :class:`DataWarning`
-  that gives the count (what BEIR's own loader does, as it evaluates only what it can rank).
+  that gives the count (what BEIR's own loader does, as it evaluates only what it can rank);
+- no judgement at all (an empty or header-only qrels file): :class:`DataFormatError` (an evaluation
+  of zero queries would pass silently; every judged document missing is refused by the evaluator).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from polyret.data.errors import DataFormatError, DataWarning
-from polyret.data.io import iter_jsonl, iter_rows, parse_int, require_str
+from polyret.data.io import iter_jsonl, iter_rows, optional_str, parse_int, require_id, require_str
 from polyret.types import Corpus, Document, Qrels, Queries, Query
 
 QRELS_HEADER = ("query-id", "corpus-id", "score")
@@ -49,12 +54,11 @@ def read_corpus(path: str | Path) -> Corpus:
     path = Path(path)
     corpus: Corpus = {}
     for line, obj in iter_jsonl(path):
-        doc_id = require_str(obj, "_id", path, line)
+        doc_id = require_id(obj, "_id", path, line)
         if doc_id in corpus:
             raise DataFormatError(path, line, f"duplicate document id {doc_id!r}")
         text = require_str(obj, "text", path, line)
-        title = obj.get("title") or ""
-        corpus[doc_id] = Document(doc_id, text, title if isinstance(title, str) else str(title))
+        corpus[doc_id] = Document(doc_id, text, optional_str(obj, "title", path, line))
     return corpus
 
 
@@ -63,7 +67,7 @@ def read_queries(path: str | Path) -> Queries:
     path = Path(path)
     queries: Queries = {}
     for line, obj in iter_jsonl(path):
-        qid = require_str(obj, "_id", path, line)
+        qid = require_id(obj, "_id", path, line)
         if qid in queries:
             raise DataFormatError(path, line, f"duplicate query id {qid!r}")
         queries[qid] = Query(qid, require_str(obj, "text", path, line))
@@ -78,6 +82,8 @@ def read_qrels_tsv(path: str | Path) -> tuple[Qrels, dict[str, int]]:
     path = Path(path)
     qrels: Qrels = {}
     first_line: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}  # (query, document) -> line of its first row
+    repeated = 0
     first = True
     for line, row in iter_rows(path):
         cells = [c.strip() for c in row]
@@ -92,8 +98,22 @@ def read_qrels_tsv(path: str | Path) -> tuple[Qrels, dict[str, int]]:
         qid, doc_id, score = cells
         if not qid or not doc_id:
             raise DataFormatError(path, line, "empty query or document id")
-        qrels.setdefault(qid, {})[doc_id] = parse_int(score, path, line, "score")
+        value = parse_int(score, path, line, "score")
+        docs = qrels.setdefault(qid, {})
+        if doc_id in docs:
+            if docs[doc_id] != value:
+                raise DataFormatError(
+                    path, line, f"({qid}, {doc_id}) judged twice: {docs[doc_id]} on line "
+                    f"{seen[(qid, doc_id)]} and {value} on line {line}",
+                )
+            repeated += 1
+            continue
+        docs[doc_id] = value
+        seen[(qid, doc_id)] = line
         first_line.setdefault(qid, line)
+    if repeated:
+        message = f"{path}: collapsed {repeated} repeated identical qrels rows"
+        warnings.warn(message, DataWarning, stacklevel=2)
     return qrels, first_line
 
 
@@ -112,7 +132,8 @@ def validate_qrels(
     corpus: Corpus | None,
     first_line: dict[str, int] | None = None,
 ) -> tuple[Qrels, int]:
-    """Check qrels ids: unknown query -> error; unknown document -> dropped, counted, warned.
+    """Check qrels ids: unknown query -> error; unknown document -> dropped, counted, warned;
+    no judgement at all (empty or header-only qrels) -> error.
 
     ``first_line`` maps a query id to the line of its first row, for the error message.
     Returns the kept qrels and the number of rows dropped.
@@ -122,6 +143,8 @@ def validate_qrels(
             if qid not in queries:
                 line = (first_line or {}).get(qid)
                 raise DataFormatError(path, line, f"qrels name query {qid!r}, which is not in the queries")
+    if not qrels:
+        raise DataFormatError(path, None, "no judgements (empty or header-only qrels): nothing to evaluate")
     if corpus is None:
         return qrels, 0
     kept: Qrels = {}

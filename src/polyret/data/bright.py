@@ -17,7 +17,7 @@ from pathlib import Path
 
 from polyret.data.beir import validate_qrels
 from polyret.data.errors import DataFormatError
-from polyret.data.io import iter_jsonl, iter_rows, require_str
+from polyret.data.io import iter_jsonl, iter_rows, optional_str, read_text, require_id, require_str
 from polyret.data.trec import read_topics, read_trec_qrels_lines
 from polyret.types import Corpus, Document, Qrels, Queries, Query
 
@@ -49,8 +49,12 @@ class BrightData:
     files: list[Path] = field(default_factory=list)  # topic, record, qrels and exclude files read
 
 
-def _none_if_na(values) -> tuple[str, ...]:
-    return tuple(str(v) for v in (values or []) if str(v) != "N/A")
+def _id_list(obj: dict, key: str, path: Path, line: int) -> tuple[str, ...]:
+    """A list of string ids (``["N/A"]`` or missing: none); other types are errors."""
+    values = obj.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise DataFormatError(path, line, f"field {key!r} must be a list of string ids")
+    return tuple(v for v in values if v != "N/A")
 
 
 def read_bright_records(path: str | Path) -> dict[str, BrightRecord]:
@@ -58,21 +62,19 @@ def read_bright_records(path: str | Path) -> dict[str, BrightRecord]:
     path = Path(path)
     records: dict[str, BrightRecord] = {}
     for line, obj in iter_jsonl(path):
-        qid = require_str(obj, "id", path, line)
+        qid = require_id(obj, "id", path, line)
         if qid in records:
             raise DataFormatError(path, line, f"duplicate query id {qid!r}")
-        for key in ("gold_ids", "excluded_ids"):
-            if not isinstance(obj.get(key, []), list):
-                raise DataFormatError(path, line, f"field {key!r} must be a list")
-        reasoning = obj.get("reasoning") or ""
+        reasoning = optional_str(obj, "reasoning", path, line)
+        answer = optional_str(obj, "gold_answer", path, line)
         records[qid] = BrightRecord(
             qid,
             require_str(obj, "query", path, line),
-            "" if reasoning == "N/A" else str(reasoning),
-            _none_if_na(obj.get("gold_ids")),
-            _none_if_na(obj.get("excluded_ids")),
-            _none_if_na(obj.get("gold_ids_long")),
-            "" if obj.get("gold_answer") in (None, "N/A") else str(obj["gold_answer"]),
+            "" if reasoning == "N/A" else reasoning,
+            _id_list(obj, "gold_ids", path, line),
+            _id_list(obj, "excluded_ids", path, line),
+            _id_list(obj, "gold_ids_long", path, line),
+            "" if answer == "N/A" else answer,
         )
     return records
 
@@ -107,16 +109,16 @@ def load_bright_docs(docs_dir: str | Path) -> Corpus:
                 text_key = next((k for k in _TEXT_KEYS if k in obj), None)
                 if id_key is None or text_key is None:
                     raise DataFormatError(path, line, f"needs one of {_ID_KEYS} and one of {_TEXT_KEYS}")
-                doc_id = require_str(obj, id_key, path, line)
+                doc_id = require_id(obj, id_key, path, line)
                 if doc_id in corpus:
                     raise DataFormatError(path, line, f"duplicate document id {doc_id!r}")
                 corpus[doc_id] = Document(
-                    doc_id, require_str(obj, text_key, path, line), str(obj.get("title") or "")
+                    doc_id, require_str(obj, text_key, path, line), optional_str(obj, "title", path, line)
                 )
         return corpus
     for path in files:
         doc_id = path.relative_to(root).as_posix()
-        corpus[doc_id] = Document(doc_id, path.read_text(encoding="utf-8", errors="replace"))
+        corpus[doc_id] = Document(doc_id, read_text(path))
     if not corpus:
         raise FileNotFoundError(f"no documents in {root}")
     return corpus

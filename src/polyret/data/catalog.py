@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from polyret.data._entries import build_catalog
-from polyret.data.errors import DatasetNotFound
+from polyret.data.errors import DatasetNotFound, UnknownDataset
 from polyret.data.info import DatasetInfo, Source
 from polyret.paths import cache_dir
 
@@ -66,7 +66,7 @@ def get_info(name: str) -> DatasetInfo:
     try:
         return CATALOG[name]
     except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(CATALOG))}") from None
+        raise UnknownDataset(f"unknown dataset {name!r}; known: {', '.join(sorted(CATALOG))}") from None
 
 
 def dataset_path(name: str, data_dir: str | Path | None = None) -> Path:

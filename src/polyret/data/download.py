@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from polyret.atomic import TMP_PREFIX, clean_stale_temporaries
 from polyret.data.catalog import DATA_ENV, get_info
 from polyret.data.errors import DownloadError
 from polyret.data.info import Source
@@ -142,6 +143,7 @@ def download(
         f"(or point --data-dir / ${DATA_ENV} at a folder that has them)."
     )
     root.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(root)  # leftovers of a killed download (``.tmp-download-*``)
     for source in info.sources:
         dest = folder / source.target
         if source.archive is None and dest.is_file() and not force:
@@ -150,7 +152,7 @@ def download(
         if source.archive is not None and info.find_files(folder) is not None and not force:
             log.info("%s present, skipping", folder)
             continue
-        with tempfile.TemporaryDirectory(prefix=".polyret-download-", dir=root) as tmpdir:
+        with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}download-", dir=root) as tmpdir:
             tmp = Path(tmpdir) / "download"
             _fetch(source, tmp, opener, timeout, hint)
             if source.archive == "zip":

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from polyret.errors import UserError
 
-class DataFormatError(ValueError):
+
+class DataFormatError(UserError, ValueError):
     """A data file that cannot be read as its format says: names the file and the line.
 
     ``line`` is the 1-based line of a JSONL/TSV/TREC file, or of the JSON decoder's error;
@@ -22,7 +24,7 @@ class DataFormatError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-class DatasetNotFound(FileNotFoundError):
+class DatasetNotFound(UserError, FileNotFoundError):
     """A named dataset (or a file of it) is in none of the searched places."""
 
     def __init__(self, name: str, searched: Sequence[Path], hint: str = ""):
@@ -36,6 +38,13 @@ class DatasetNotFound(FileNotFoundError):
             "--data-dir / $POLYRET_DATA_DIR at a folder that holds it."
         )
         super().__init__("\n".join(lines))
+
+
+class UnknownDataset(UserError, KeyError):
+    """A dataset name that is not in the catalog; the message lists the known names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class DownloadError(RuntimeError):

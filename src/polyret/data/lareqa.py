@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from polyret.data.errors import DataFormatError, DataWarning
-from polyret.data.io import read_json
+from polyret.data.io import optional_str, read_json, require_id, require_text
 from polyret.data.languages import check_language
 from polyret.types import Candidate, LareqaQuestion
 
@@ -95,6 +95,10 @@ def _span_is_shifted(context: str, a: int, b: int, sentence: str) -> bool:
     return False
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _paragraph_spans(path: Path, where: str, par: dict) -> tuple[list[str], list[tuple[int, int]], int]:
     """Validate one paragraph's sentences/breaks; return them and the number of shifted spans."""
     context = par.get("context")
@@ -109,7 +113,7 @@ def _paragraph_spans(path: Path, where: str, par: dict) -> tuple[list[str], list
     spans: list[tuple[int, int]] = []
     shifted = 0
     for k, (sentence, span) in enumerate(zip(sentences, breaks, strict=True)):
-        if not (isinstance(span, list | tuple) and len(span) == 2 and all(isinstance(x, int) for x in span)):
+        if not (isinstance(span, list | tuple) and len(span) == 2 and all(_is_int(x) for x in span)):
             raise DataFormatError(
                 path, None, f"{where}.sentence_breaks[{k}]: expected [start, end], got {span!r}"
             )
@@ -150,9 +154,13 @@ def read_lareqa_file(
     p_index = 0
     seen_ids: set[str] = set()
     for ai, article in enumerate(doc["data"]):
-        titles.add(str(article.get("title", "")))
-        for pi, par in enumerate(article.get("paragraphs", [])):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise DataFormatError(path, None, f"data[{ai}]: expected an article with a 'paragraphs' list")
+        titles.add(optional_str(article, "title", path, None, f"data[{ai}]: "))
+        for pi, par in enumerate(article["paragraphs"]):
             where = f"data[{ai}].paragraphs[{pi}]"
+            if not isinstance(par, dict) or not isinstance(par.get("qas", []), list):
+                raise DataFormatError(path, None, f"{where}: expected a paragraph object with a 'qas' list")
             sentences, spans, n_shift = _paragraph_spans(path, where, par)
             shifted += n_shift
             paragraph_id = f"{lang}:{p_index}"
@@ -178,16 +186,23 @@ def read_lareqa_file(
     return questions, candidates, titles, shifted, past
 
 
-def _question_fields(path: Path, where: str, qa: dict) -> tuple[str, str, int, str]:
-    try:
-        qid, text = str(qa["id"]), qa["question"]
-        first = qa["answers"][0]
-        start, answer = int(first["answer_start"]), str(first.get("text", ""))
-    except (KeyError, IndexError, TypeError, ValueError) as e:
+def _question_fields(path: Path, where: str, qa: object) -> tuple[str, str, int, str]:
+    """(id, question, answer_start, answer text) of one ``qas`` entry, checked without coercion."""
+    if not isinstance(qa, dict):
+        raise DataFormatError(path, None, f"{where}: expected an object")
+    qid = require_id(qa, "id", path, None, f"{where}: ")
+    text = require_text(qa, "question", path, None, f"{where}: ")
+    answers = qa.get("answers")
+    if not isinstance(answers, list) or not answers or not isinstance(answers[0], dict):
+        raise DataFormatError(path, None, f"{where}: question {qid!r} has no answers")
+    start = answers[0].get("answer_start")
+    if isinstance(start, str) and start.isascii() and start.isdigit():
+        start = int(start)  # a numeric string, as some SQuAD-format files write it
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
         raise DataFormatError(
-            path, None, f"{where}: needs id, question and answers[0].answer_start ({e!r})"
-        ) from e
-    return qid, text, start, answer
+            path, None, f"{where}.answers[0].answer_start: expected a non-negative integer, got {start!r}"
+        )
+    return qid, text, start, optional_str(answers[0], "text", path, None, f"{where}.answers[0]: ")
 
 
 def lareqa_languages(folder: str | Path) -> tuple[str, ...]:

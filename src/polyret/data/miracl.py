@@ -10,7 +10,7 @@ from pathlib import Path
 
 from polyret.data.beir import validate_qrels
 from polyret.data.errors import DataFormatError
-from polyret.data.io import iter_jsonl, require_str
+from polyret.data.io import iter_jsonl, optional_str, require_id, require_str
 from polyret.data.trec import read_topics, read_trec_qrels, read_trec_qrels_lines
 from polyret.types import Corpus, Document, Qrels, Queries
 
@@ -54,11 +54,11 @@ def load_miracl_corpus(path_or_dir: str | Path) -> Corpus:
     corpus: Corpus = {}
     for path in corpus_files(path_or_dir):
         for line, obj in iter_jsonl(path):
-            doc_id = require_str(obj, "docid", path, line)
+            doc_id = require_id(obj, "docid", path, line)
             if doc_id in corpus:
                 raise DataFormatError(path, line, f"duplicate docid {doc_id!r}")
             corpus[doc_id] = Document(
-                doc_id, require_str(obj, "text", path, line), str(obj.get("title") or "")
+                doc_id, require_str(obj, "text", path, line), optional_str(obj, "title", path, line)
             )
     return corpus
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from polyret.data.errors import DataFormatError
-from polyret.data.io import read_json
+from polyret.data.io import optional_str, read_json, require_id, require_text
 from polyret.data.languages import check_language
 from polyret.types import QAPair
 
@@ -26,11 +26,13 @@ def iter_squad_paragraphs(path: str | Path):
     for ai, article in enumerate(doc["data"]):
         if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
             raise DataFormatError(path, None, f"data[{ai}]: expected an article with a 'paragraphs' list")
-        title = str(article.get("title", ""))
+        title = optional_str(article, "title", path, None, f"data[{ai}]: ")
         for pi, par in enumerate(article["paragraphs"]):
             where = f"data[{ai}].paragraphs[{pi}]"
             if not isinstance(par, dict) or not isinstance(par.get("context"), str):
                 raise DataFormatError(path, None, f"{where}: paragraph without a 'context' string")
+            if not isinstance(par.get("qas", []), list):
+                raise DataFormatError(path, None, f"{where}.qas: expected a list")
             yield where, title, par
 
 
@@ -51,21 +53,25 @@ def read_squad_pairs(path: str | Path, lang: str, first_index: int = 0) -> list[
         passage_id = f"{lang}:{title}:{p_index}"
         for qi, qa in enumerate(par.get("qas", [])):
             qwhere = f"{where}.qas[{qi}]"
-            if not isinstance(qa, dict):
-                raise DataFormatError(path, None, f"{qwhere}: expected an object")
-            qid, question = qa.get("id"), qa.get("question")
-            if qid is None or not isinstance(question, str) or not question.strip():
-                raise DataFormatError(path, None, f"{qwhere}: needs an 'id' and a non-empty 'question'")
-            qid = str(qid)
+            qid, question, answer = _question_fields(path, qwhere, qa)
             if qid in seen:
                 raise DataFormatError(path, None, f"{qwhere}: duplicate question id {qid!r}")
             seen.add(qid)
-            answers = qa.get("answers")
-            if not isinstance(answers, list) or not answers or not isinstance(answers[0], dict):
-                raise DataFormatError(path, None, f"{qwhere}: question {qid!r} has no answers")
-            answer = str(answers[0].get("text", ""))
             pairs.append(QAPair(qid, lang, question.strip(), par["context"], passage_id, title, answer))
     return pairs
+
+
+def _question_fields(path: Path, where: str, qa: object) -> tuple[str, str, str]:
+    """(id, question, first answer's text) of one ``qas`` entry, checked without coercion."""
+    if not isinstance(qa, dict):
+        raise DataFormatError(path, None, f"{where}: expected an object")
+    qid = require_id(qa, "id", path, None, f"{where}: ")
+    question = require_text(qa, "question", path, None, f"{where}: ")
+    answers = qa.get("answers")
+    if not isinstance(answers, list) or not answers or not isinstance(answers[0], dict):
+        raise DataFormatError(path, None, f"{where}: question {qid!r} has no answers")
+    answer = optional_str(answers[0], "text", path, None, f"{where}.answers[0]: ")
+    return qid, question, answer
 
 
 def squad_counts(path: str | Path) -> dict[str, int]:

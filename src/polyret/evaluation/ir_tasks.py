@@ -1,16 +1,13 @@
-"""Run-based tasks (BEIR, MIRACL, BRIGHT): retrieve, apply the task's run rules, score per query.
+"""Run-based tasks (BEIR, MIRACL, BRIGHT): load, retrieve, apply the task's run rules, score per query.
 
-Run rules, applied explicitly to a copy of the run and reported in ``extra``:
+Retrieval is the one search path, :func:`polyret.retrieval.pipeline.retrieve` (BM25 or a dense
+model; documents as ``title + " " + text``); ``top_k`` plus the documents the run rules may remove
+are retrieved, so a removal still leaves ``top_k``. The run rules and measures of each task are in
+:mod:`polyret.evaluation.run_rules` (reported in ``extra["run_rules"]``).
 
-- **BEIR**: ``nDCG@10, R@100, AP@100 (MAP), RR@10 (MRR@10)``. A document whose id equals the query
-  id is removed from that query's ranking (BEIR's ``ignore_identical_ids``; it matters for ArguAna,
-  whose queries are arguments that are also in the corpus). ``top_k + 1`` documents are retrieved
-  so a removal still leaves ``top_k``; the number of removed hits is reported.
-- **MIRACL**: ``nDCG@10, R@100`` as ``trec_eval -c -M 100``: the run is cut at 100 per query
-  (trec_eval's tie order) and the mean is over every query of the qrels, unranked ones scoring 0.
-- **BRIGHT**: ``nDCG@10, R@100`` after removing each query's ``excluded_ids`` (BRIGHT's rule).
-
-Documents are embedded as ``title + " " + text`` (BEIR's convention; just the text if untitled).
+An evaluation with no query to score is refused with a one-line :class:`polyret.errors.UserError`
+naming the qrels file: an empty or header-only qrels file, or qrels whose relevant documents are
+all missing from the corpus (the reader drops those rows with a warning).
 """
 
 from __future__ import annotations
@@ -23,23 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from polyret.evaluation.evaluator import BM25, EvalConfig, encode_texts, model_info
-from polyret.evaluation.metrics import (
-    BEIR_MEASURES,
-    BRIGHT_MEASURES,
-    MIRACL_MEASURES,
-    aggregate,
-    cut_run,
-    drop_self_hits,
-    evaluated_queries,
-    exclude_docs,
-    per_query,
-)
-from polyret.evaluation.miracl import MIRACL_DEPTH
+from polyret.errors import UserError
+from polyret.evaluation.config import BM25, EvalConfig
+from polyret.evaluation.encoding import evaluation_settings, model_info
+from polyret.evaluation.metrics import aggregate, evaluated_queries
 from polyret.evaluation.results import EvalResult, fingerprint_files
+from polyret.evaluation.run_rules import extra_depth, score_run
 from polyret.evaluation.subsets import SubsetContext, select_subsets
 from polyret.evaluation.tasks import TaskSpec
-from polyret.retrieval.pipeline import document_text
 from polyret.types import Corpus, Qrels, Queries, Run
 
 log = logging.getLogger(__name__)
@@ -83,7 +71,7 @@ def load_ir_task(spec: TaskSpec, config: EvalConfig) -> IrTaskData:
         from polyret.data.miracl import load_miracl
 
         if config.corpus is None:
-            raise ValueError(f"miracl/{spec.name} needs --corpus: MIRACL's passages are not bundled")
+            raise UserError(f"miracl/{spec.name} needs --corpus: MIRACL's passages are not bundled")
         split = "dev" if config.split == "test" else config.split
         data = load_miracl(spec.name, split=split, data_dir=config.data_dir, corpus=config.corpus)
         return IrTaskData(
@@ -98,9 +86,7 @@ def load_ir_task(spec: TaskSpec, config: EvalConfig) -> IrTaskData:
         from polyret.data.bright import load_bright
 
         if config.corpus is None:
-            raise ValueError(
-                f"bright/{spec.name} needs --corpus DOCS_DIR: BRIGHT's documents are not bundled"
-            )
+            raise UserError(f"bright/{spec.name} needs --corpus DOCS_DIR: BRIGHT's documents are not bundled")
         data = load_bright(spec.name, config.data_dir, config.corpus)
         return IrTaskData(
             f"bright/{spec.name}",
@@ -123,65 +109,67 @@ def subsample(qrels: Qrels, max_queries: int | None, seed: int) -> list[str]:
 
 
 def retrieve(
-    model, corpus: Corpus, queries: Queries, top_k: int, config: EvalConfig, language: str = "en"
+    model, corpus: Corpus, queries: Queries, depth: int, config: EvalConfig, language: str = "en",
+    precision: str | None = None,
 ) -> tuple[Run, dict[str, float]]:
-    """Top-``top_k`` run of a dense model (exact search) or ``"bm25"``; and timings."""
-    timings: dict[str, float] = {}
-    qids = list(queries)
-    t0 = time.perf_counter()
-    if model == BM25:
-        from polyret.retrieval.bm25 import bm25_search
+    """Top-``depth`` run of a dense model (exact search) or ``"bm25"`` through the one retrieval
+    path (:func:`polyret.retrieval.pipeline.retrieve`); and timings. The run rules come after."""
+    from polyret.retrieval.pipeline import retrieve as search
 
-        run = bm25_search(corpus, {q: queries[q] for q in qids}, top_k=top_k, language=language)
-        timings["search_s"] = time.perf_counter() - t0
-        return run, timings
-    from polyret.retrieval.search import exact_search
-
-    doc_ids = list(corpus)
-    d_emb = encode_texts(
-        model, [document_text(corpus[d]) for d in doc_ids], "passage", config.batch_size, config.cache
-    )
-    q_emb = encode_texts(model, [queries[q].text for q in qids], "query", config.batch_size, config.cache)
-    timings["encode_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run = exact_search(q_emb, d_emb, qids, doc_ids, top_k=top_k)
-    timings["search_s"] = time.perf_counter() - t0
+    run, info = search(model, corpus, queries, top_k=depth, batch_size=config.batch_size,
+                       precision=precision, cache=config.cache, language=language, show_progress=True)
+    timings = {"encode_s": info["encode_seconds"]} if "encode_seconds" in info else {}
+    timings["search_s"] = info["search_seconds"]
     return run, timings
 
 
-def apply_run_rules(kind: str, run: Run, data: IrTaskData, config: EvalConfig) -> tuple[Run, dict[str, Any]]:
-    """The task's run rules (module docstring) on a copy of ``run``; what was removed."""
-    report: dict[str, Any] = {}
-    if kind == "beir" and config.drop_self_hits:
-        run, removed = drop_self_hits(run)
-        report["self_hits_removed"] = sum(removed.values())
-        report["self_hit_queries"] = len(removed)
-    if kind == "bright" and data.excluded:
-        run, removed = exclude_docs(run, data.excluded)
-        report["excluded_removed"] = sum(removed.values())
-    depth = MIRACL_DEPTH if kind == "miracl" else config.top_k
-    run = cut_run(run, depth)
-    report["depth"] = depth
-    return run, report
-
-
-def measures_for(kind: str) -> tuple[str, ...]:
-    return {"beir": BEIR_MEASURES, "miracl": MIRACL_MEASURES, "bright": BRIGHT_MEASURES}[kind]
+def _score(kind: str, run: Run, data: IrTaskData, config: EvalConfig) -> tuple[dict, dict[str, Any]]:
+    return score_run(kind, data.qrels, run, config.top_k, config.drop_self_hits, data.excluded)
 
 
 def reference_ndcg10(model, run: Run | None, data: IrTaskData, spec: TaskSpec, config: EvalConfig) -> dict:
     """BM25 per-query nDCG@10 for the ``bm25-failure`` subset (the model's own run if it is BM25)."""
     if run is None:
-        extra = 1 if spec.kind == "beir" and config.drop_self_hits else 0
-        run, _ = retrieve(BM25, data.corpus, data.queries, config.top_k + extra, config, spec.bm25_language)
-    run, _ = apply_run_rules(spec.kind, run, data, config)
-    return per_query(data.qrels, run, ["nDCG@10"])["nDCG@10"]
+        depth = config.top_k + extra_depth(spec.kind, config.drop_self_hits, data.excluded)
+        run, _ = retrieve(BM25, data.corpus, data.queries, depth, config, spec.bm25_language)
+    return _score(spec.kind, run, data, config)[0]["nDCG@10"]
+
+
+def _check_queries(data: IrTaskData, spec: TaskSpec) -> None:
+    """Refuse an evaluation with nothing to score (one line naming the qrels file)."""
+    if evaluated_queries(data.qrels):
+        return
+    qrels_file = next((str(f) for f in data.files if "qrels" in str(f)), spec.task)
+    dropped = data.info.get("skipped_qrels", 0)
+    why = (f"all {dropped} judgements name documents missing from the corpus" if dropped
+           else "no judgement with relevance > 0 (empty or header-only?)")
+    raise UserError(f"{qrels_file}: no query to evaluate: {why}")
+
+
+def _subsets(model, raw_run: Run, data: IrTaskData, spec: TaskSpec, config: EvalConfig,
+             scores: dict) -> dict[str, Any]:
+    """The complex-query subsets (BEIR, BRIGHT) with their metrics."""
+    ref = reference_ndcg10(model, raw_run if model == BM25 else None, data, spec, config)
+    ctx = SubsetContext(
+        spec.name if spec.kind == "beir" else data.name,
+        data.queries,
+        data.qrels,
+        reference_ndcg10=ref,
+        is_bright=spec.kind == "bright",
+    )
+    subsets = select_subsets(ctx)
+    for sub in subsets.values():
+        if "queries" in sub:
+            sub["metrics"] = aggregate(scores, sub["queries"])
+    return subsets
 
 
 def evaluate_ir(model, spec: TaskSpec, config: EvalConfig, model_name: str | None = None) -> EvalResult:
+    """Retrieve, apply the run rules and score ``model`` (or ``"bm25"``) on one run-based task."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     data = load_ir_task(spec, config)
+    _check_queries(data, spec)
     ids = subsample(data.qrels, config.max_queries, config.seed)
     n_total = len(evaluated_queries(data.qrels))
     queries = {q: data.queries[q] for q in ids}
@@ -189,39 +177,29 @@ def evaluate_ir(model, spec: TaskSpec, config: EvalConfig, model_name: str | Non
     data = IrTaskData(data.name, data.corpus, queries, qrels, data.files, data.excluded, n_total, data.info)
     timings["load_s"] = time.perf_counter() - t0
 
-    extra_k = 1 if spec.kind == "beir" and config.drop_self_hits else 0
-    extra_k += max((len(v) for v in data.excluded.values()), default=0)
-    raw_run, t = retrieve(model, data.corpus, queries, config.top_k + extra_k, config, spec.bm25_language)
+    depth = config.top_k + extra_depth(spec.kind, config.drop_self_hits, data.excluded)
+    with evaluation_settings(model, config) as settings:
+        precision = settings.get("precision", {}).get("used")
+        raw_run, t = retrieve(model, data.corpus, queries, depth, config, spec.bm25_language, precision)
     timings.update(t)
-    run, rules = apply_run_rules(spec.kind, raw_run, data, config)
-    measures = measures_for(spec.kind)
     t0 = time.perf_counter()
-    scores = per_query(qrels, run, measures)
+    scores, rules = _score(spec.kind, raw_run, data, config)
     timings["metrics_s"] = time.perf_counter() - t0
 
     subsets: dict[str, Any] = {}
     if config.subsets and spec.kind in ("beir", "bright"):
         t0 = time.perf_counter()
-        ref = reference_ndcg10(model, raw_run if model == BM25 else None, data, spec, config)
-        ctx = SubsetContext(
-            spec.name if spec.kind == "beir" else data.name,
-            queries,
-            qrels,
-            reference_ndcg10=ref,
-            is_bright=spec.kind == "bright",
-        )
-        subsets = select_subsets(ctx)
-        for sub in subsets.values():
-            if "queries" in sub:
-                sub["metrics"] = aggregate(scores, sub["queries"])
+        subsets = _subsets(model, raw_run, data, spec, config, scores)
         timings["subsets_s"] = time.perf_counter() - t0
     return EvalResult(
         task=spec.task,
         model=model_info(model, model_name),
         config=asdict(config),
+        settings=settings,
         metrics={"all": aggregate(scores)},
         per_query={"all": scores},
         data={
+            "source": "folder" if spec.folder is not None else "catalog",
             "files": fingerprint_files(data.files),
             "documents": len(data.corpus),
             "queries": len(ids),

@@ -7,8 +7,8 @@
 - **Own-language share of the top 10**: the fraction of a query's Multi top-10 written in the
   query's language, mean per query language and macro-mean (the pool's own share of candidates is
   reported beside it as the chance level).
-- **Mono - Cross gap**: Mono mAP of language X minus the mean Cross mAP of queries in X over all
-  candidate languages Y != X.
+- **Mono - Cross gap** (``mono_minus_cross_AP``): Mono AP of language X minus the mean Cross AP
+  of queries in X over all candidate languages Y != X.
 """
 
 from __future__ import annotations
@@ -51,12 +51,12 @@ def language_bias(metrics: LareqaMetrics, cand_share: dict[str, float] | None = 
     for x in langs:
         d = [v for k, v in dist.items() if _lang_of(k) == x]
         s = [v for k, v in share.items() if _lang_of(k) == x]
-        mono = metrics.per_language["mono"].get(x, {}).get("mAP", float("nan"))
-        cross = metrics.per_language["cross"].get(x, {}).get("mAP", float("nan"))
+        mono = metrics.per_language["mono"].get(x, {}).get("AP", float("nan"))
+        cross = metrics.per_language["cross"].get(x, {}).get("AP", float("nan"))
         per_lang[x] = {
             "rank_distance": float(np.mean(d)) if d else float("nan"),
             "own_language_top10": float(np.mean(s)) if s else float("nan"),
-            "mono_minus_cross_mAP": mono - cross,
+            "mono_minus_cross_AP": mono - cross,
             "queries_with_distance": len(d),
         }
         if cand_share is not None:
@@ -68,7 +68,7 @@ def language_bias(metrics: LareqaMetrics, cand_share: dict[str, float] | None = 
 
     return {
         "macro": {
-            name: macro(name) for name in ("rank_distance", "own_language_top10", "mono_minus_cross_mAP")
+            name: macro(name) for name in ("rank_distance", "own_language_top10", "mono_minus_cross_AP")
         },
         "per_language": per_lang,
         "per_query": {"rank_distance": dist, "own_language_top10": share},

@@ -8,8 +8,9 @@ exists (XQuAD-R: all 11; MLQA-R: 2-4).
   the gold in Y (queries whose id does not exist in Y are left out of that pair).
 - **Multi**: one pool of all languages' candidates; relevant = the golds in all languages.
 
-Metrics per query (see :mod:`polyret.evaluation.ranking` for ties): mAP (average precision over the
-full ranking), MRR, R@k (share of the relevant candidates in the top k) and Success@k (any relevant
+Metrics per query (``ir_measures`` names; see :mod:`polyret.evaluation.ranking` for ties): AP
+(average precision over the full ranking; its mean is LAReQA's mAP), RR, R@k (share of the
+relevant candidates in the top k) and Success@k (any relevant
 in the top k; equal to R@k when there is one relevant, i.e. Mono and Cross). Aggregates: mean over
 a language's queries, then macro-mean over query languages (Mono, Multi) or over the ordered
 language pairs (Cross; the full pair matrix is kept, diagonal = Mono).
@@ -26,8 +27,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
-from polyret.evaluation.ranking import DEFAULT_KS, PoolMetrics, pad_relevant, pool_metrics
+from polyret.evaluation.ranking import (
+    DEFAULT_KS,
+    MAX_BLOCK,
+    PoolMetrics,
+    block_metrics,
+    pad_relevant,
+    stack_blocks,
+)
 from polyret.types import Candidate, LareqaQuestion
 
 CANDIDATE_TEXTS = ("sentence", "sentence+context")
@@ -114,6 +123,87 @@ def _macro(per_lang: dict[str, dict[str, float]]) -> dict[str, float]:
     return {m: float(np.mean([v[m] for v in per_lang.values()])) for m in names}
 
 
+def _language_onehot(index: LareqaIndex) -> tuple[torch.Tensor, torch.Tensor]:
+    """(C,) language position of each candidate and its (C, L) one-hot (float32)."""
+    pos = {y: j for j, y in enumerate(index.languages)}
+    lang = torch.as_tensor([pos[c.lang] for c in index.candidates], dtype=torch.int64)  # (C,)
+    return lang, torch.nn.functional.one_hot(lang, len(index.languages)).to(torch.float32)
+
+
+def _gold_columns(index: LareqaIndex) -> np.ndarray:
+    """(Q, L) candidate row of each query's gold in each language; -1 where the id is absent."""
+    pos = {y: j for j, y in enumerate(index.languages)}
+    cols = np.full((len(index.queries), len(index.languages)), -1, dtype=np.int64)
+    for i, q in enumerate(index.queries):
+        for y, row in index.gold[q.question_id].items():
+            cols[i, pos[y]] = row
+    return cols
+
+
+def _pair_ranks(scores: torch.Tensor, gold: torch.Tensor, cand_lang: torch.Tensor,
+                onehot: torch.Tensor) -> torch.Tensor:
+    """(B, C) scores, (B, L) gold columns -> (B, L) pessimistic rank of the gold among the
+    candidates of each language (0 where the id is absent). One pass: every candidate is compared
+    with the gold score of its own language, and a (C, L) one-hot product sums per language
+    (exact: counts stay far below 2^24)."""
+    has = gold >= 0  # (B, L)
+    g = scores.gather(1, gold.clamp(min=0))  # (B, L) the gold's score in each language
+    reach = (scores >= g.index_select(1, cand_lang)).to(torch.float32)  # (B, C)
+    counts = (reach @ onehot).round().to(torch.int64)  # (B, L)
+    return torch.where(has, counts, 0)
+
+
+def _rank_columns(ranks: np.ndarray, ks: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Metrics of a one-relevant pool from the gold's rank r: AP = RR = 1/r, R@k = Success@k = [r <= k]."""
+    r = np.where(ranks > 0, ranks, np.inf)
+    inv = 1.0 / r
+    cols = {"AP": inv, "RR": inv}
+    cols.update({f"R@{k}": (r <= k).astype(np.float64) for k in ks})
+    cols.update({f"Success@{k}": (r <= k).astype(np.float64) for k in ks})
+    return cols
+
+
+def _mono_cross(ranks: np.ndarray, index: LareqaIndex, ks: tuple[int, ...]) -> dict:
+    """Mono/Cross tables from the (Q, L) pair ranks: per pair means, sizes, per query values."""
+    langs = index.languages
+    present = ranks > 0  # (Q, L)
+    own = np.array([langs.index(q.lang) for q in index.queries], dtype=np.int64)  # (Q,)
+    onehot = (own[:, None] == np.arange(len(langs))[None, :]).astype(np.float64)  # (Q, L)
+    sizes = onehot.T @ present  # (L, L): query lang x candidate lang
+    cols = _rank_columns(ranks, ks)
+    keys = [query_key(q) for q in index.queries]
+    rows = np.arange(len(keys))
+    cross = present.copy()
+    cross[rows, own] = False  # (Q, L) the other languages where the id exists
+    n_cross = cross.sum(1)
+    pairs, mono_pq, cross_pq = {}, {}, {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, col in cols.items():
+            vals = np.where(present, col, 0.0)  # (Q, L)
+            means = (onehot.T @ vals) / sizes  # (L, L), NaN where no query
+            pairs[name] = {x: {y: float(means[i, j]) for j, y in enumerate(langs)}
+                           for i, x in enumerate(langs)}
+            mono_pq[name] = {keys[i]: float(vals[i, own[i]]) for i in rows if present[i, own[i]]}
+            per_q = np.where(cross, col, 0.0).sum(1) / n_cross
+            cross_pq[name] = {keys[i]: float(per_q[i]) for i in rows if n_cross[i]}
+    pair_sizes = {x: {y: int(sizes[i, j]) for j, y in enumerate(langs)} for i, x in enumerate(langs)}
+    return {"pairs": pairs, "sizes": pair_sizes, "mono": mono_pq, "cross": cross_pq}
+
+
+def _lang_tables(pairs: dict, sizes: dict, langs: list[str]) -> tuple[dict, dict, dict]:
+    """Per language Mono and Cross means, and the Cross macro over ordered pairs that hold a query."""
+    names = list(pairs)
+    mono = {x: {m: pairs[m][x][x] for m in names} for x in langs}
+    cross = {}
+    for x in langs:
+        ys = [y for y in langs if y != x and sizes[x][y]]
+        if ys:
+            cross[x] = {m: float(np.mean([pairs[m][x][y] for y in ys])) for m in names}
+    cells = [(x, y) for x in langs for y in langs if x != y and sizes[x][y]]
+    macro = {m: float(np.mean([pairs[m][x][y] for x, y in cells])) if cells else float("nan") for m in names}
+    return mono, cross, macro
+
+
 def lareqa_metrics(
     query_emb: np.ndarray,
     cand_emb: np.ndarray,
@@ -122,6 +212,10 @@ def lareqa_metrics(
     chunk_size: int = 512,
 ) -> LareqaMetrics:
     """Mono, Cross and Multi metrics from embeddings whose rows follow ``index``.
+
+    Each chunk of queries is scored once against the whole pool (B, C); the Multi metrics come
+    from that block and every Mono/Cross pool is a column range of it (a query's score for a
+    candidate does not depend on the pool), so the pool is scored once, not once per setting.
 
     Args:
         query_emb: (Q, D) embeddings of ``index.queries``.
@@ -132,68 +226,40 @@ def lareqa_metrics(
             f"embeddings ({len(query_emb)}, {len(cand_emb)}) do not match the index "
             f"({len(index.queries)} queries, {len(index.candidates)} candidates)"
         )
-    ks = tuple(ks)
+    ks, langs = tuple(ks), index.languages
     keys = [query_key(q) for q in index.queries]
-    langs = index.languages
-    pairs: dict[str, dict[str, dict[str, float]]] = {}
-    pair_sizes: dict[str, dict[str, int]] = {}
-    per_query: dict[str, dict[str, dict[str, float]]] = {s: {} for s in SETTINGS}
-    mono_lang, cross_lang = {}, {}
-    cross_sum: dict[str, dict[str, list[float]]] = {}  # metric -> query key -> values over Y
-    for x in langs:
-        qrows = index.query_rows(x)
-        pair_sizes[x] = {}
-        cross_means = []
-        for y in langs:
-            crows = index.cand_rows(y)
-            local = {int(r): i for i, r in enumerate(crows)}
-            keep = [r for r in qrows if y in index.gold[index.queries[r].question_id]]
-            rel = pad_relevant([[local[index.gold[index.queries[r].question_id][y]]] for r in keep])
-            m = pool_metrics(query_emb[keep], cand_emb[crows], rel, ks=ks, chunk_size=chunk_size)
-            pair_sizes[x][y] = len(keep)
-            means = _mean_cols(m)
-            for name, value in means.items():
-                pairs.setdefault(name, {}).setdefault(x, {})[y] = value
-            cols = m.as_columns()
-            if x == y:
-                mono_lang[x] = means
-                for name, col in cols.items():
-                    per_query["mono"].setdefault(name, {}).update(
-                        {keys[r]: float(v) for r, v in zip(keep, col, strict=True)}
-                    )
-            elif keep:
-                cross_means.append(means)
-                for name, col in cols.items():
-                    bucket = cross_sum.setdefault(name, {})
-                    for r, v in zip(keep, col, strict=True):
-                        bucket.setdefault(keys[r], []).append(float(v))
-        if cross_means:
-            cross_lang[x] = {m: float(np.mean([c[m] for c in cross_means])) for m in cross_means[0]}
-    per_query["cross"] = {name: {k: float(np.mean(v)) for k, v in d.items()} for name, d in cross_sum.items()}
-    cross_cells = [(x, y) for x in langs for y in langs if x != y and pair_sizes[x][y]]
-    cross_macro = {
-        name: float(np.mean([pairs[name][x][y] for x, y in cross_cells])) if cross_cells else float("nan")
-        for name in pairs
-    }
-
-    # Multi: one pool, every gold relevant
-    rel = pad_relevant([sorted(index.gold[q.question_id].values()) for q in index.queries])
-    multi = pool_metrics(query_emb, cand_emb, rel, ks=ks, top=TOP_LIST, chunk_size=chunk_size)
+    q_t, c_t = torch.as_tensor(query_emb), torch.as_tensor(cand_emb)
+    cand_lang, onehot = _language_onehot(index)
+    gold_t = torch.as_tensor(_gold_columns(index))  # (Q, L)
+    rel_t = torch.as_tensor(pad_relevant([sorted(index.gold[q.question_id].values()) for q in index.queries]))
+    top = min(TOP_LIST, len(index.candidates))
+    step = max(1, min(chunk_size, MAX_BLOCK // max(len(index.candidates), 1)))
+    ranks, parts = [], []
+    for start in range(0, len(keys), step):
+        scores = q_t[start : start + step] @ c_t.T  # (B, C) the whole pool
+        ranks.append(_pair_ranks(scores, gold_t[start : start + step], cand_lang, onehot))
+        parts.append(block_metrics(scores, rel_t[start : start + step], ks, top))
+    pair_ranks = torch.cat(ranks).numpy() if ranks else np.zeros((0, len(langs)), dtype=np.int64)
+    multi = stack_blocks(parts, ks, rel_t.shape[1], top)
+    mc = _mono_cross(pair_ranks, index, ks)
+    mono_lang, cross_lang, cross_macro = _lang_tables(mc["pairs"], mc["sizes"], langs)
     multi_lang = {x: _mean_cols(multi, index.query_rows(x)) for x in langs if len(index.query_rows(x))}
+    per_query = {"mono": mc["mono"], "cross": mc["cross"], "multi": {}}
     for name, col in multi.as_columns().items():
         per_query["multi"][name] = {k: float(v) for k, v in zip(keys, col, strict=True)}
-    multi_ranks = {k: sorted(int(r) for r in row if r > 0) for k, row in zip(keys, multi.ranks, strict=True)}
+    sorted_ranks = np.sort(multi.ranks, axis=1)  # (Q, R), padding (0) first
+    multi_ranks = {k: row[row > 0].tolist() for k, row in zip(keys, sorted_ranks, strict=True)}
     top_langs = index.cand_langs[multi.topk] if multi.topk is not None else np.zeros((len(keys), 0), str)
     multi_top = {k: [str(v) for v in row] for k, row in zip(keys, top_langs, strict=True)}
     return LareqaMetrics(
         languages=list(langs),
         settings={"mono": _macro(mono_lang), "cross": cross_macro, "multi": _macro(multi_lang)},
         per_language={"mono": mono_lang, "cross": cross_lang, "multi": multi_lang},
-        pairs=pairs,
+        pairs=mc["pairs"],
         per_query=per_query,
         multi_ranks=multi_ranks,
         multi_top_langs=multi_top,
-        pair_sizes=pair_sizes,
+        pair_sizes=mc["sizes"],
     )
 
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from polyret.evaluation.compare import ComparisonRow
 from polyret.evaluation.results import EvalResult
+from polyret.evaluation.schema import BIAS_METRICS
 
-LAREQA_COLUMNS = ("mAP", "R@1", "R@10", "MRR", "Success@10")
-BIAS_COLUMNS = ("rank_distance", "own_language_top10", "mono_minus_cross_mAP")
+LAREQA_COLUMNS = ("AP", "R@1", "R@10", "RR", "Success@10")  # AP: its mean is LAReQA's mAP
+BIAS_COLUMNS = BIAS_METRICS
 
 
 def _fmt(v, digits: int = 4) -> str:
@@ -50,9 +51,9 @@ def summarize(result: EvalResult) -> str:
         lang_rows = [
             [
                 x,
-                result.per_language["metrics"]["mono"].get(x, {}).get("mAP"),
-                result.per_language["metrics"]["cross"].get(x, {}).get("mAP"),
-                result.per_language["metrics"]["multi"].get(x, {}).get("mAP"),
+                result.per_language["metrics"]["mono"].get(x, {}).get("AP"),
+                result.per_language["metrics"]["cross"].get(x, {}).get("AP"),
+                result.per_language["metrics"]["multi"].get(x, {}).get("AP"),
             ]
             + [per_lang.get(x, {}).get(c) for c in BIAS_COLUMNS]
             for x in per_lang
@@ -60,9 +61,9 @@ def summarize(result: EvalResult) -> str:
         lang_rows.append(
             [
                 "macro",
-                result.metrics["mono"]["mAP"],
-                result.metrics["cross"]["mAP"],
-                result.metrics["multi"]["mAP"],
+                result.metrics["mono"]["AP"],
+                result.metrics["cross"]["AP"],
+                result.metrics["multi"]["AP"],
             ]
             + [result.metrics["bias"].get(c) for c in BIAS_COLUMNS]
         )
@@ -83,17 +84,25 @@ def summarize(result: EvalResult) -> str:
                 else:
                     rows.append([name, sub["size"], sub.get("metrics", {}).get("nDCG@10")])
             parts.append(table(("subset", "size", "nDCG@10"), rows))
+    st = result.settings
+    if st.get("max_query_length") is not None:
+        prec = st.get("precision", {})
+        parts.append(f"encoded with: max_query_length={st['max_query_length']}, "
+                     f"max_passage_length={st['max_passage_length']}, precision={prec.get('used')} "
+                     f"(requested {prec.get('requested')})")
     t = result.timings
     parts.append("timings: " + ", ".join(f"{k}={v:.1f}" for k, v in t.items()))
     return "\n\n".join(parts)
 
 
 def comparison_table(rows: list[ComparisonRow], test: str) -> str:
+    """The rows of ``compare``, with each row's Holm family and the direction of "better"."""
     body = [
         [
             r.system,
             r.setting,
             r.metric,
+            "up" if r.direction == "higher" else "down",
             r.n,
             r.mean_a,
             r.mean_b,
@@ -101,25 +110,12 @@ def comparison_table(rows: list[ComparisonRow], test: str) -> str:
             f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]",
             r.cohens_d,
             r.p_value,
+            r.family,
             r.p_holm,
             "*" if r.p_holm < 0.05 else "",
         ]
         for r in rows
     ]
-    return table(
-        (
-            "system",
-            "setting",
-            "metric",
-            "n",
-            "baseline",
-            "system",
-            "delta",
-            "95% CI",
-            "d",
-            f"p ({test})",
-            "p Holm",
-            "<.05",
-        ),
-        body,
-    )
+    headers = ("system", "setting", "metric", "better", "n", "baseline", "system", "delta", "95% CI", "d",
+               f"p ({test})", "family", "p Holm", "<.05")
+    return table(headers, body)

@@ -1,10 +1,12 @@
 """Evaluation results as a versioned JSON document.
 
-One document per (model, task) holds: the model and the resolved evaluation config, fingerprints of
+One document per (model, task) holds: the model and the resolved evaluation config, the settings
+actually used to encode (``settings``: query/passage lengths, precision record), fingerprints of
 the data files read, every aggregate metric per setting (``metrics``), per query language and per
 language pair (LAReQA), per query (``per_query``: what paired tests need), complex-query subsets,
-extra analyses (language bias, removed self-hits) and timings. ``schema_version`` is checked on load.
-NaN (a metric with no queries) is written as ``null``.
+extra analyses (language bias, removed self-hits) and timings. Metric names and versions:
+:mod:`polyret.evaluation.schema` (schema 1 files are upgraded on load; newer ones are refused).
+NaN (a metric with no queries) is written as ``null``. Files are written atomically.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from polyret.atomic import clean_stale_temporaries, write_text
+from polyret.errors import UserError
+from polyret.evaluation.schema import SCHEMA_VERSION, upgrade
 
 
-def _clean(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """NaN/inf -> None, numpy scalars -> Python, tuples -> lists (JSON-safe)."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if hasattr(obj, "item") and not isinstance(obj, str | bytes):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -48,6 +52,7 @@ class EvalResult:
     subsets: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # lengths and precision used to encode
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     polyret_version: str = field(default_factory=lambda: _version())
     schema_version: int = SCHEMA_VERSION
@@ -56,30 +61,49 @@ class EvalResult:
     def model_name(self) -> str:
         return str(self.model.get("name", "?"))
 
+    def metric(self, setting: str, name: str) -> float | None:
+        """The aggregate ``name`` of ``setting`` (``None`` when absent or NaN)."""
+        value = self.metrics.get(setting, {}).get(name)
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+    def scores(self, setting: str, name: str) -> dict[str, float]:
+        """Per-query values ``query id -> value`` of ``name`` in ``setting`` ({} when not kept)."""
+        return dict(self.per_query.get(setting, {}).get(name) or {})
+
+    def query_ids(self) -> list[str]:
+        """The evaluated query ids (union over settings and metrics), sorted."""
+        return sorted({q for cols in self.per_query.values() for vals in cols.values() for q in vals})
+
+    def fingerprints(self) -> list[str]:
+        """sha256 of every data file read, sorted (independent of where the files were)."""
+        return sorted(str(v.get("sha256")) for v in self.data.get("files", {}).values())
+
     def to_dict(self) -> dict[str, Any]:
-        return _clean(asdict(self))
+        return json_safe(asdict(self))
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(
-            json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        tmp.replace(path)
-        return path
+        """Write the result atomically (a killed write never leaves a partial file under ``path``);
+        stale ``.tmp-*`` leftovers of killed earlier writes in its folder are removed."""
+        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        clean_stale_temporaries(Path(path).parent)
+        return write_text(path, text)
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any], source: str = "<dict>") -> EvalResult:
+        if not isinstance(obj, dict):
+            raise UserError(f"{source}: not a polyret result (a JSON object is expected)")
         version = obj.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(
-                f"{source}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
+        if version == 1:
+            obj = upgrade(obj)
+        elif version != SCHEMA_VERSION:
+            raise UserError(
+                f"{source}: schema_version {version!r} is not supported (this polyret reads 1 and "
+                f"{SCHEMA_VERSION}; a newer file needs a newer polyret)"
             )
         known = set(cls.__dataclass_fields__)
         missing = {"task", "model", "config", "metrics", "per_query"} - set(obj)
         if missing:
-            raise ValueError(f"{source}: not a polyret result, missing {sorted(missing)}")
+            raise UserError(f"{source}: not a polyret result, missing {sorted(missing)}")
         return cls(**{k: v for k, v in obj.items() if k in known})
 
     @classmethod
@@ -87,8 +111,12 @@ class EvalResult:
         path = Path(path)
         try:
             obj = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as err:
+            raise UserError(f"{path}: results file not found") from err
+        except UnicodeDecodeError as err:
+            raise UserError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
+            raise UserError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
         return cls.from_dict(obj, str(path))
 
 
@@ -108,9 +136,7 @@ def fingerprint_files(paths: list[str | Path]) -> dict[str, dict[str, Any]]:
         p = Path(p)
         files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
         for f in files:
-            h = hashlib.sha256()
             with f.open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    h.update(block)
-            out[str(f)] = {"bytes": f.stat().st_size, "sha256": h.hexdigest()}
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            out[str(f)] = {"bytes": f.stat().st_size, "sha256": digest}
     return out

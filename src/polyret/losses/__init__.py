@@ -1,5 +1,5 @@
 """Contrastive losses."""
 
-from polyret.losses.contrastive import InfoNCELoss, info_nce
+from polyret.losses.contrastive import SIMILARITIES, InfoNCELoss, info_nce, model_similarity
 
-__all__ = ["InfoNCELoss", "info_nce"]
+__all__ = ["SIMILARITIES", "InfoNCELoss", "info_nce", "model_similarity"]

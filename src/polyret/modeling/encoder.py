@@ -1,15 +1,18 @@
 """BiEncoder: a shared-weight Hugging Face encoder with pooling, normalisation and prefixes.
 
-Interface used by training and evaluation:
+A torch module plus inference; caching, search and file I/O live elsewhere
+(``polyret.retrieval.cached`` wraps it with the embedding cache, ``polyret.modeling.st_format``
+reads and writes its folders).
 
 - ``BiEncoder(backbone, tokenizer, config)``: wrap any ``transformers`` encoder.
 - ``tokenize(texts, side)``: prefixes and per-side max length applied; returns tensors.
 - ``forward(features)``: (B, D) embeddings *with* gradients (training).
-- ``encode(texts, side=...)``: (N, D) float32 numpy, no gradients (evaluation): tokenised once,
-  length-sorted, dynamically padded, batched by count and optionally by a token budget, bf16/fp16
-  autocast on GPU only, optional on-disk embedding cache.
+- ``encode(texts, side=...)``: (N, D) float32 numpy, no gradients: tokenised once, length-sorted,
+  dynamically padded, batched by count and optionally by a token budget; non-finite output refused.
+- :func:`set_inference_precision`: bf16 *weights* (not autocast) for encoding, exact fp32 back.
 - ``save(path)`` / ``BiEncoder.load(path)``: sentence-transformers folder format.
-- ``fingerprint()``: a cheap hash of config + tokenizer + a weight sample (cache key).
+- ``fingerprint()``: a cheap hash of config + tokenizer + a weight sample (cache key; the same in
+  fp32 and bf16).
 """
 
 from __future__ import annotations
@@ -17,22 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from polyret.modeling.pooling import POOLING_MODES, pool
+from polyret.errors import NonFiniteError
+from polyret.modeling.config import SIDES, EncoderConfig, Side, check_side
+from polyret.modeling.pooling import pool
+from polyret.modeling.st_format import read_st_folder, save_st_folder
 
-if TYPE_CHECKING:
-    from polyret.retrieval.cache import EmbeddingCache
+__all__ = ["SIDES", "BiEncoder", "EmptyTextWarning", "EncoderConfig", "Side", "TruncationWarning",
+           "check_finite", "check_side", "length_batches", "set_inference_precision"]
 
-Side = Literal["query", "passage"]
-SIDES = ("query", "passage")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 TOKENIZE_CHUNK = 50_000  # texts tokenised (and length-sorted) together; bounds memory for huge inputs
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 class TruncationWarning(UserWarning):
@@ -43,33 +45,6 @@ class EmptyTextWarning(UserWarning):
     """Some texts were empty or whitespace-only (embedded from the prefix / special tokens alone)."""
 
 
-@dataclass(frozen=True)
-class EncoderConfig:
-    """How texts become vectors; saved beside the weights."""
-
-    pooling: str = "mean"
-    normalize: bool = True
-    query_prefix: str = ""
-    passage_prefix: str = ""
-    max_query_length: int = 64
-    max_passage_length: int = 256
-
-    def __post_init__(self) -> None:
-        if self.pooling not in POOLING_MODES:
-            raise ValueError(f"unknown pooling {self.pooling!r}; expected one of {POOLING_MODES}")
-        for name in ("max_query_length", "max_passage_length"):
-            if int(getattr(self, name)) < 2:
-                raise ValueError(f"{name} must be >= 2, not {getattr(self, name)}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def check_side(side: str) -> None:
-    if side not in SIDES:
-        raise ValueError(f"side must be one of {SIDES}, not {side!r}")
-
-
 def _check_texts(texts) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("encode() takes a list of texts, not a single string")
@@ -78,6 +53,16 @@ def _check_texts(texts) -> list[str]:
         if not isinstance(t, str):
             raise TypeError(f"text {i} is {type(t).__name__}, not str")
     return texts
+
+
+def check_finite(emb: np.ndarray, what: str) -> np.ndarray:
+    """``emb`` unchanged, or :class:`NonFiniteError` naming ``what`` and how many rows are not finite."""
+    finite = np.isfinite(emb).all(axis=1) if emb.ndim == 2 else np.isfinite(emb)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise NonFiniteError(f"{what}: {bad} of {len(finite)} embeddings contain NaN or infinite values "
+                             "(a diverged or damaged model?); refusing to use them")
+    return emb
 
 
 def length_batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None) -> list[np.ndarray]:
@@ -97,6 +82,31 @@ def length_batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None 
     return batches
 
 
+def set_inference_precision(model: BiEncoder, precision: str = "auto") -> str:
+    """Cast ``model``'s weights for encoding and return the precision used (``fp32`` / ``bf16``).
+
+    ``auto`` / ``fp32`` / ``bf16`` are resolved by :func:`polyret.hardware.resolve_precision` for the
+    model's device. ``bf16`` casts the *weights* (the fast path; autocast re-casts them every call)
+    and keeps references to the fp32 tensors, so asking for ``fp32`` again restores them exactly.
+    ``model.encode`` returns float32 either way. Meant for inference: do not train in bf16 weights.
+    """
+    from polyret.hardware import resolve_precision
+
+    used = resolve_precision(precision, model.device)
+    if used == model.inference_precision:
+        return used
+    if used == "bf16":
+        model._fp32_master = model.backbone.state_dict()  # references, not copies (fp32 storage kept)
+        model.backbone.to(torch.bfloat16)
+    else:
+        master = model._fp32_master
+        model.backbone.to(torch.float32)
+        if master is not None:
+            model.backbone.load_state_dict(master)  # the exact fp32 values, not bf16 rounded back
+        model._fp32_master = None
+    return used
+
+
 class BiEncoder(nn.Module):
     """One encoder for queries and passages (shared weights)."""
 
@@ -106,7 +116,13 @@ class BiEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.config = config or EncoderConfig()
         self.source: str | None = None  # where it was loaded from (set by loaders)
-        self.last_encode_stats: dict[str, int] = {}
+        self.last_encode_stats: dict[str, int | str] = {}
+        self._fp32_master: dict[str, torch.Tensor] | None = None  # set while the weights are bf16
+
+    @property
+    def inference_precision(self) -> str:
+        """``bf16`` when the weights are bf16 (see :func:`set_inference_precision`), else ``fp32``."""
+        return "bf16" if next(self.backbone.parameters()).dtype == torch.bfloat16 else "fp32"
 
     @property
     def device(self) -> torch.device:
@@ -117,12 +133,10 @@ class BiEncoder(nn.Module):
         return int(self.backbone.config.hidden_size)
 
     def prefix(self, side: Side) -> str:
-        check_side(side)
-        return self.config.query_prefix if side == "query" else self.config.passage_prefix
+        return self.config.prefix(side)
 
     def max_length(self, side: Side) -> int:
-        check_side(side)
-        return self.config.max_query_length if side == "query" else self.config.max_passage_length
+        return self.config.max_length(side)
 
     def tokenize(self, texts: list[str], side: Side) -> dict[str, torch.Tensor]:
         """Tokenize with the side's prefix and max length, padded to the longest text."""
@@ -143,7 +157,8 @@ class BiEncoder(nn.Module):
             attention_mask=features["attention_mask"],
             **({"token_type_ids": features["token_type_ids"]} if "token_type_ids" in features else {}),
         )
-        emb = pool(out.last_hidden_state, features["attention_mask"], self.config.pooling)  # (B, D)
+        hidden = out.last_hidden_state.float()  # (B, T, D) pooled in fp32 whatever the weights
+        emb = pool(hidden, features["attention_mask"], self.config.pooling)  # (B, D)
         if self.config.normalize:
             emb = nn.functional.normalize(emb, p=2, dim=-1)
         return emb
@@ -170,18 +185,6 @@ class BiEncoder(nn.Module):
                              return_attention_mask=False)["input_ids"]
         return ids, sum(len(f) > max_len for f in full)
 
-    def _autocast(self, precision: str):
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-        dev = self.device
-        if dev.type != "cuda" or precision == "fp32":
-            return torch.autocast(dev.type, enabled=False)
-        if precision == "auto":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        else:
-            dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-
     def _pad(self, ids: list[list[int]], lengths: np.ndarray, idx: np.ndarray) -> dict[str, torch.Tensor]:
         """One length-sorted batch, padded to its longest text: (B, T) ids and mask on the device."""
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -197,7 +200,7 @@ class BiEncoder(nn.Module):
 
     @torch.inference_mode()
     def _encode_uncached(self, texts: list[str], side: Side, batch_size: int, max_tokens: int | None,
-                         show_progress: bool | None, precision: str) -> np.ndarray:
+                         show_progress: bool | None) -> np.ndarray:
         """Tokenise ``TOKENIZE_CHUNK`` texts at a time (bounded memory), sort each chunk by token
         length, batch, pad per batch, and write rows back in input order."""
         from tqdm.auto import tqdm
@@ -209,19 +212,19 @@ class BiEncoder(nn.Module):
         bar = tqdm(total=len(texts), desc=f"encode {side}", unit="text",
                    disable=None if show_progress is None else not show_progress)
         try:
-            with self._autocast(precision):
-                for c0 in range(0, len(texts), TOKENIZE_CHUNK):
-                    ids, truncated = self.token_ids(texts[c0 : c0 + TOKENIZE_CHUNK], side)
-                    n_truncated += truncated
-                    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-                    for idx in length_batches(lengths, batch_size, max_tokens):
-                        out[c0 + idx] = self(self._pad(ids, lengths, idx)).float().cpu().numpy()  # (B, D)
-                        bar.update(len(idx))
+            for c0 in range(0, len(texts), TOKENIZE_CHUNK):
+                ids, truncated = self.token_ids(texts[c0 : c0 + TOKENIZE_CHUNK], side)
+                n_truncated += truncated
+                lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+                for idx in length_batches(lengths, batch_size, max_tokens):
+                    out[c0 + idx] = self(self._pad(ids, lengths, idx)).float().cpu().numpy()  # (B, D)
+                    bar.update(len(idx))
         finally:
             bar.close()
             self.train(was_training)
         n_empty = sum(not t.strip() for t in texts)
-        self.last_encode_stats = {"texts": len(texts), "truncated": n_truncated, "empty": n_empty}
+        self.last_encode_stats = {"texts": len(texts), "truncated": n_truncated, "empty": n_empty,
+                                  "precision": self.inference_precision}
         if n_truncated:
             warnings.warn(f"{n_truncated} of {len(texts)} {side} texts were longer than "
                           f"{self.max_length(side)} tokens and were truncated", TruncationWarning,
@@ -239,8 +242,7 @@ class BiEncoder(nn.Module):
         *,
         max_tokens: int | None = None,
         show_progress: bool | None = None,
-        cache: EmbeddingCache | bool | None = None,
-        precision: str = "auto",
+        precision: str | None = None,
     ) -> np.ndarray:
         """Embed ``texts`` without gradients; returns (N, D) float32 in input order.
 
@@ -251,30 +253,25 @@ class BiEncoder(nn.Module):
             max_tokens: optional token budget per batch (texts x longest text); long texts get
                 small batches, short texts up to ``batch_size``.
             show_progress: tqdm bar (None: only on a terminal).
-            cache: an :class:`~polyret.retrieval.cache.EmbeddingCache` (``True``: the default one
-                under ``polyret.paths.cache_dir("embeddings")``); cached texts are not re-encoded,
-                new ones are added.
-            precision: ``auto`` (bf16/fp16 autocast on GPU, fp32 on CPU), ``fp32``, ``bf16``, ``fp16``.
+            precision: ``None`` encodes with the weights as they are (see
+                :func:`set_inference_precision`); ``auto`` / ``fp32`` / ``bf16`` apply that precision
+                for this call only (the weights are restored afterwards).
+
+        Raises:
+            NonFiniteError: some embedding holds NaN or inf (a diverged or damaged model).
         """
         check_side(side)
         texts = _check_texts(texts)
-        if cache is True:
-            from polyret.retrieval.cache import EmbeddingCache
-
-            cache = EmbeddingCache()
-        if cache is None or cache is False:
-            return self._encode_uncached(texts, side, batch_size, max_tokens, show_progress, precision)
-        fp = self.fingerprint()
-        found, missing = cache.lookup(fp, side, texts)
-        if missing:
-            todo = [texts[i] for i in missing]
-            new = self._encode_uncached(todo, side, batch_size, max_tokens, show_progress, precision)
-            cache.add(fp, side, todo, new)
-            for j, i in enumerate(missing):
-                found[i] = new[j]
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([found[i] for i in range(len(texts))]).astype(np.float32, copy=False)
+        if precision is None:
+            out = self._encode_uncached(texts, side, batch_size, max_tokens, show_progress)
+        else:
+            previous = self.inference_precision
+            set_inference_precision(self, precision)
+            try:
+                out = self._encode_uncached(texts, side, batch_size, max_tokens, show_progress)
+            finally:
+                set_inference_precision(self, previous)
+        return check_finite(out, f"{self.source or 'model'} ({side} side)")
 
     # ------------------------------------------------------------------ identity, save / load
 
@@ -291,8 +288,9 @@ class BiEncoder(nn.Module):
         step = max(1, vocab // 512)
         sample = self.tokenizer.convert_ids_to_tokens(list(range(0, vocab, step)))
         h.update(json.dumps([vocab, sample]).encode())
+        state = self._fp32_master if self._fp32_master is not None else self.backbone.state_dict()
         with torch.no_grad():
-            for name, t in sorted(self.backbone.state_dict().items()):
+            for name, t in sorted(state.items()):
                 flat = t.detach().reshape(-1)
                 sample = flat[:: max(1, flat.numel() // 4096)]  # <= ~4k evenly strided values per tensor
                 h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
@@ -300,14 +298,21 @@ class BiEncoder(nn.Module):
         return h.hexdigest()[:32]
 
     def save(self, path) -> None:
-        """Write a sentence-transformers folder (+ ``polyret.json``)."""
-        from polyret.modeling.st_format import save_st_folder
-
-        save_st_folder(self, path)
+        """Write a sentence-transformers folder (+ ``polyret.json`` and a model card); fp32 weights."""
+        previous = self.inference_precision
+        set_inference_precision(self, "fp32")
+        try:
+            save_st_folder(self, path)
+        finally:
+            set_inference_precision(self, previous)
 
     @classmethod
     def load(cls, path, device: str | None = None) -> BiEncoder:
-        """Load a sentence-transformers / polyret / Hugging Face folder."""
-        from polyret.modeling.st_format import load_st_folder
-
-        return load_st_folder(path, device=device)
+        """Load a sentence-transformers / polyret / Hugging Face folder (eval mode)."""
+        backbone, tokenizer, cfg = read_st_folder(path)
+        model = cls(backbone, tokenizer, cfg)
+        model.source = str(path)
+        if device:
+            model.to(device)
+        model.eval()
+        return model

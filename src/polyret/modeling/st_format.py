@@ -11,19 +11,28 @@ sentence-transformers folder loads here::
     2_Normalize/                     present when embeddings are L2-normalised
     config_sentence_transformers.json  prompts {"query": ..., "passage": ..., "document": ...}
     polyret.json                     the full EncoderConfig (per-side max lengths); wins when present
+    README.md                        a model card (settings, how to load, the max-length note)
+
+Every file is written atomically. This module builds no BiEncoder itself (``BiEncoder.load`` calls
+:func:`read_st_folder`), so imports point one way: encoder -> st_format -> config.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import warnings
 from pathlib import Path
+from typing import Any
 
-from polyret.modeling.encoder import BiEncoder, EncoderConfig
+from polyret.atomic import write_json, write_text
+from polyret.modeling.config import EncoderConfig
 
 log = logging.getLogger(__name__)
 
 POLYRET_CONFIG = "polyret.json"
+MODEL_CARD = "README.md"
 _POOLING_KEYS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}
 _ST_TYPES = {
     "transformer": "sentence_transformers.models.Transformer",
@@ -32,12 +41,67 @@ _ST_TYPES = {
 }
 
 
-def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+class MaxLengthWarning(UserWarning):
+    """sentence-transformers will truncate both sides to one length; polyret uses two."""
 
 
-def save_st_folder(model: BiEncoder, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` (created) in sentence-transformers' format plus ``polyret.json``."""
+def st_max_length_note(cfg: EncoderConfig) -> str | None:
+    """What differs when the folder is used in sentence-transformers (None: nothing)."""
+    if cfg.max_query_length == cfg.max_passage_length:
+        return None
+    return (f"sentence-transformers truncates queries and passages alike, to max_seq_length="
+            f"{max(cfg.max_query_length, cfg.max_passage_length)}; polyret truncates queries to "
+            f"{cfg.max_query_length} and passages to {cfg.max_passage_length} tokens, so texts longer than "
+            "the shorter limit embed differently there (set st.max_seq_length per side to match)")
+
+
+def _model_kwargs(backbone) -> dict[str, Any]:
+    """Arguments that make sentence-transformers build the backbone as polyret does (no pooler head:
+    without this it builds an untrained one and prints a "LOAD REPORT" of missing keys)."""
+    params = inspect.signature(type(backbone).__init__).parameters
+    return {"add_pooling_layer": False} if "add_pooling_layer" in params else {}
+
+
+def model_card(model, st_note: str | None) -> str:
+    """A short README.md: what the folder is, how to load it in polyret and sentence-transformers."""
+    cfg = model.config
+    rows = "\n".join(f"| {k} | `{v!r}` |" for k, v in cfg.to_dict().items())
+    note = f"\n**Note:** {st_note}.\n" if st_note else ""
+    similarity = "L2-normalised (cosine)" if cfg.normalize else "not normalised (dot product)"
+    return f"""---
+library_name: sentence-transformers
+tags: [sentence-transformers, feature-extraction, sentence-similarity, polyret]
+pipeline_tag: sentence-similarity
+---
+
+# {Path(str(model.source or "polyret-model")).name}
+
+A bi-encoder saved by [polyret](https://github.com/) (source: `{model.source or "unknown"}`);
+{model.dim}-dimensional embeddings, {cfg.pooling} pooling, {similarity}.
+
+| setting | value |
+|---|---|
+{rows}
+
+```python
+from polyret.modeling import load_model
+model = load_model("path/to/this/folder")
+q = model.encode(["how tall is the eiffel tower"], side="query")
+p = model.encode(["The Eiffel Tower is 330 m tall."], side="passage")
+
+from sentence_transformers import SentenceTransformer
+st = SentenceTransformer("path/to/this/folder")
+q = st.encode(["how tall is the eiffel tower"], prompt_name="query")
+```
+{note}"""
+
+
+def save_st_folder(model, path: str | Path) -> Path:
+    """Write ``model`` (a BiEncoder: ``backbone``, ``tokenizer``, ``config``, ``dim``) to ``path``
+    in sentence-transformers' format plus ``polyret.json`` and a model card (``README.md``).
+
+    sentence-transformers has one ``max_seq_length``; when the two sides differ it gets the larger,
+    a :class:`MaxLengthWarning` says so and the card and ``polyret.json`` record it."""
     import sentence_transformers
     import torch
     import transformers
@@ -46,6 +110,9 @@ def save_st_folder(model: BiEncoder, path: str | Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     cfg = model.config
     max_len = max(cfg.max_query_length, cfg.max_passage_length)
+    note = st_max_length_note(cfg)
+    if note:
+        warnings.warn(note, MaxLengthWarning, stacklevel=3)  # no path: shown once, not per checkpoint
     model.backbone.save_pretrained(path, safe_serialization=True)
     previous = model.tokenizer.model_max_length
     model.tokenizer.model_max_length = max_len  # what sentence-transformers truncates to
@@ -58,14 +125,16 @@ def save_st_folder(model: BiEncoder, path: str | Path) -> Path:
     if cfg.normalize:
         modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": _ST_TYPES["normalize"]})
         (path / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(path / "modules.json", modules)
-    _write_json(path / "sentence_bert_config.json", {"max_seq_length": max_len, "do_lower_case": False})
-    (path / "1_Pooling").mkdir(exist_ok=True)
+    write_json(path / "modules.json", modules)
+    st_cfg: dict[str, Any] = {"max_seq_length": max_len, "do_lower_case": False}
+    if _model_kwargs(model.backbone):
+        st_cfg["model_args"] = _model_kwargs(model.backbone)
+    write_json(path / "sentence_bert_config.json", st_cfg)
     pooling = {"word_embedding_dimension": model.dim}
     pooling.update({key: cfg.pooling == mode for mode, key in _POOLING_KEYS.items()})
     pooling.update({"pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False})
-    _write_json(path / "1_Pooling" / "config.json", pooling)
-    _write_json(path / "config_sentence_transformers.json", {
+    write_json(path / "1_Pooling" / "config.json", pooling)
+    write_json(path / "config_sentence_transformers.json", {
         "__version__": {"sentence_transformers": sentence_transformers.__version__,
                         "transformers": transformers.__version__, "pytorch": torch.__version__},
         "prompts": {"query": cfg.query_prefix, "passage": cfg.passage_prefix,
@@ -73,7 +142,10 @@ def save_st_folder(model: BiEncoder, path: str | Path) -> Path:
         "default_prompt_name": None,
         "similarity_fn_name": "cosine" if cfg.normalize else "dot",
     })
-    _write_json(path / POLYRET_CONFIG, {"encoder_config": cfg.to_dict(), "format_version": 1})
+    write_json(path / POLYRET_CONFIG, {"encoder_config": cfg.to_dict(), "format_version": 1,
+                                       "sentence_transformers_max_seq_length": max_len,
+                                       "sentence_transformers_note": note})
+    write_text(path / MODEL_CARD, model_card(model, note))
     return path
 
 
@@ -131,8 +203,8 @@ def config_from_st_folder(path: Path) -> tuple[EncoderConfig, str]:
                          max_query_length=int(max_len), max_passage_length=int(max_len)), backbone
 
 
-def load_st_folder(path: str | Path, device: str | None = None) -> BiEncoder:
-    """Load a sentence-transformers (or plain Hugging Face / polyret) folder as a BiEncoder."""
+def read_st_folder(path: str | Path):
+    """(backbone, tokenizer, EncoderConfig) of a sentence-transformers / polyret / Hugging Face folder."""
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -148,9 +220,4 @@ def load_st_folder(path: str | Path, device: str | None = None) -> BiEncoder:
         backbone = AutoModel.from_pretrained(backbone_dir)
     finally:
         hf_logging.set_verbosity(level)
-    model = BiEncoder(backbone, tokenizer, cfg)
-    model.source = str(path)
-    if device:
-        model.to(device)
-    model.eval()
-    return model
+    return backbone, tokenizer, cfg

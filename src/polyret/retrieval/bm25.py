@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from polyret.retrieval.text import document_text
 from polyret.types import Corpus, Queries, Run
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class BM25Index:
         self.doc_ids = sorted(corpus)
         self.language = language
         self.info = {**tokenizer_info(language), "k1": k1, "b": b, "method": method}
-        texts = [f"{corpus[d].title} {corpus[d].text}".strip() for d in self.doc_ids]
+        texts = [document_text(corpus[d]) for d in self.doc_ids]
         self.retriever = bm25s.BM25(k1=k1, b=b, method=method)
         self.retriever.index(tokenize(texts, language, show_progress), show_progress=show_progress)
         self.show_progress = show_progress

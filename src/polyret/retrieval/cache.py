@@ -1,24 +1,32 @@
 """On-disk embedding cache keyed by (model fingerprint, side, sha256 of the text).
 
 Layout: ``<root>/<fingerprint>/<side>/shard-*.npz``; each shard holds ``keys`` (n, 32) uint8 sha256
-digests and ``emb`` (n, D) float32. Shards are written to a temporary file and renamed into place,
-so readers never see half a shard. A shard that cannot be read (truncated, bad zip CRC, wrong
-shapes) triggers a :class:`CacheCorruptionWarning`, is deleted, and its texts are re-encoded.
+digests and ``emb`` (n, D) float32. Shards are written atomically (:mod:`polyret.atomic`), so
+readers never see half a shard. A shard that cannot be read (truncated, bad zip CRC, wrong shapes),
+holds NaN / inf, or has another width than the model's embeddings triggers a
+:class:`CacheCorruptionWarning`, is deleted, and its texts are re-encoded. A cache that cannot be
+written (full disk, read-only folder) gives one :class:`CacheWriteWarning`; the run carries on
+without storing. Opening a cache removes stale ``.tmp-*`` leftovers of killed writes (older than an
+hour) from its folders.
+
+Callers use :func:`polyret.retrieval.cached.encode_cached`, which builds the key (model fingerprint,
+precision used, the side's max length) and fills the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from polyret.atomic import TMP_PREFIX, atomic_write, clean_stale_temporaries
 from polyret.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -30,8 +38,26 @@ class CacheCorruptionWarning(UserWarning):
     """A cache file could not be read; it was removed and its entries will be recomputed."""
 
 
+class CacheWriteWarning(UserWarning):
+    """The cache could not be written (e.g. a full disk); the run carries on without it."""
+
+
 def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _clean_leftovers(root: Path) -> int:
+    """Remove stale ``.tmp-*`` files of killed writes from ``root`` and its shard folders
+    (``<root>/<fingerprint>/<side>``); return how many. Unreadable folders are left alone."""
+    removed = clean_stale_temporaries(root)
+    with contextlib.suppress(OSError):
+        for model in (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(TMP_PREFIX)):
+            removed += clean_stale_temporaries(model)
+            for side in ("query", "passage"):
+                removed += clean_stale_temporaries(model / side)
+    if removed:
+        log.info("removed %d stale temporary file(s) from the embedding cache %s", removed, root)
+    return removed
 
 
 class EmbeddingCache:
@@ -40,15 +66,19 @@ class EmbeddingCache:
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root else cache_dir("embeddings")
         self._keys: dict[Path, tuple[tuple[int, int], np.ndarray]] = {}  # shard -> (stat, keys)
+        self.writable = True  # False after a failed write: no further attempts, one warning
+        self.removed_leftovers = _clean_leftovers(self.root)
 
     def _dir(self, fingerprint: str, side: str) -> Path:
-        if not fingerprint or "/" in fingerprint or side not in ("query", "passage"):
+        if not fingerprint or "/" in fingerprint or fingerprint.startswith(".") or side not in (
+                "query", "passage"):
             raise ValueError(f"bad cache key ({fingerprint!r}, {side!r})")
         return self.root / fingerprint / side
 
     def _corrupt(self, shard: Path, err: Exception) -> None:
         warnings.warn(f"embedding cache file {shard} is unreadable ({type(err).__name__}: {err}); "
                       "removing it, its texts will be re-encoded", CacheCorruptionWarning, stacklevel=3)
+        log.warning("removed damaged embedding cache file %s (%s)", shard, err)
         self._keys.pop(shard, None)
         shard.unlink(missing_ok=True)
 
@@ -69,9 +99,11 @@ class EmbeddingCache:
         self._keys[shard] = (stamp, keys)
         return keys
 
-    def lookup(self, fingerprint: str, side: str,
-               texts: list[str]) -> tuple[dict[int, np.ndarray], list[int]]:
-        """Cached rows for ``texts``: ({text index: (D,) embedding}, [indices not cached])."""
+    def lookup(self, fingerprint: str, side: str, texts: list[str],
+               dim: int | None = None) -> tuple[dict[int, np.ndarray], list[int]]:
+        """Cached rows for ``texts``: ({text index: (D,) embedding}, [indices not cached]).
+
+        A shard whose rows are not ``dim`` wide (when given) or not finite is removed with a warning."""
         folder = self._dir(fingerprint, side)
         wanted: dict[bytes, list[int]] = {}
         for i, t in enumerate(texts):
@@ -92,6 +124,10 @@ class EmbeddingCache:
                     emb = z["emb"]
                 if emb.dtype != np.float32 or emb.ndim != 2 or emb.shape[0] != keys.shape[0]:
                     raise ValueError(f"embeddings have shape {emb.shape} / dtype {emb.dtype}")
+                if dim is not None and emb.shape[1] != dim:
+                    raise ValueError(f"embeddings are {emb.shape[1]} wide, the model's are {dim}")
+                if not np.isfinite(emb).all():
+                    raise ValueError("embeddings contain NaN or infinite values")
             except _READ_ERRORS as err:
                 self._corrupt(shard, err)
                 continue
@@ -101,29 +137,36 @@ class EmbeddingCache:
         missing = sorted(i for idx in wanted.values() for i in idx)
         return found, missing
 
-    def add(self, fingerprint: str, side: str, texts: list[str], embeddings: np.ndarray) -> None:
-        """Store (N, D) ``embeddings`` of ``texts`` (atomically, in shards of <= 100k rows)."""
+    def add(self, fingerprint: str, side: str, texts: list[str], embeddings: np.ndarray) -> bool:
+        """Store (N, D) ``embeddings`` of ``texts`` (atomically, in shards of <= 100k rows).
+
+        Returns False (after one :class:`CacheWriteWarning` per cache object) when the cache cannot
+        be written; nothing is raised, the caller carries on without the cache."""
         if len(texts) != len(embeddings):
             raise ValueError(f"{len(texts)} texts but {len(embeddings)} embeddings")
+        if not self.writable:
+            return False
         uniq: dict[bytes, int] = {}
         for i, t in enumerate(texts):
             uniq.setdefault(text_key(t), i)
         if not uniq:
-            return
+            return True
         folder = self._dir(fingerprint, side)
-        folder.mkdir(parents=True, exist_ok=True)
         keys = np.frombuffer(b"".join(uniq), dtype=np.uint8).reshape(-1, 32)
         emb = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32)[list(uniq.values())])
-        for start in range(0, len(keys), MAX_SHARD_ROWS):
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    end = start + MAX_SHARD_ROWS
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for start in range(0, len(keys), MAX_SHARD_ROWS):
+                end = start + MAX_SHARD_ROWS
+                name = folder / f"shard-{os.getpid()}-{os.urandom(6).hex()}.npz"
+                with atomic_write(name, "wb") as f:
                     np.savez(f, keys=keys[start:end], emb=emb[start:end])
-                Path(tmp).replace(folder / f"shard-{os.getpid()}-{os.urandom(6).hex()}.npz")
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+        except OSError as err:
+            self.writable = False
+            warnings.warn(f"embedding cache {self.root} cannot be written ({err.strerror or err}); "
+                          "carrying on without storing embeddings", CacheWriteWarning, stacklevel=2)
+            return False
+        return True
 
     def clear(self, fingerprint: str | None = None) -> None:
         """Delete one model's cached embeddings (or everything)."""

@@ -6,9 +6,19 @@ Input files:
 - ``.jsonl``: one JSON object per line with ``text`` (and optional ``title``, joined as
   ``title + " " + text`` as BEIR does) and an id in ``_id`` / ``id`` / ``query_id`` / ``doc_id``.
 
-Bytes that are not UTF-8 are an error naming the file and line (``errors="strict"``, the default:
+A UTF-8 byte order mark at the start of the file is dropped (as by every polyret reader). Bytes that
+are not UTF-8 are an error naming the file and line (``errors="strict"``, the default:
 silently altered text would be embedded without anyone noticing); ``errors="replace"`` substitutes
 U+FFFD instead and warns once with the number of lines affected.
+
+An id may not contain a line break (it would misalign ``.ids.txt``): that is an error naming the
+file and line.
+
+Output, one consistent unit: ``<output>`` (.npy), ``<output>.ids.txt`` and ``<output>.json`` (the
+settings, plus the row count and sha256 of the other two). Each file is written atomically; the
+``.json`` is removed before the others are replaced and written last, so it is the commit mark: a
+kill at any point leaves either the previous complete unit, or files without a ``.json``, which
+:func:`read_embeddings` refuses.
 
 Distributed: under ``torchrun`` (``WORLD_SIZE`` > 1) each rank encodes a contiguous slice, writes
 ``<output>.rank<r>.npy`` and rank 0 concatenates the slices in order into ``<output>`` (then removes
@@ -22,15 +32,25 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from polyret.atomic import atomic_write, clean_stale_temporaries, write_json, write_text
+from polyret.data.io import BOM
+from polyret.errors import UserError
+from polyret.retrieval.text import join_title
 
 log = logging.getLogger(__name__)
 ID_FIELDS = ("_id", "id", "query_id", "doc_id", "qid", "docid")
 
 
-class InputFormatError(ValueError):
+class InputFormatError(UserError, ValueError):
     """A malformed input line (the message names the file and line)."""
+
+
+class IncompleteOutputError(UserError, ValueError):
+    """An embedding output whose files are missing or disagree (e.g. left by a killed run)."""
 
 
 def _decode(raw: bytes, path: Path, lineno: int, errors: str) -> tuple[str, bool]:
@@ -54,6 +74,8 @@ def read_texts(path: str | Path, errors: str = "strict") -> tuple[list[str], lis
     ids, texts, replaced = [], [], 0
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, start=1):
+            if lineno == 1 and raw.startswith(BOM):  # a byte order mark is no part of the first text
+                raw = raw[len(BOM):]
             line, bad = _decode(raw.rstrip(b"\r\n"), path, lineno, errors)
             replaced += bad
             if suffix == ".txt":
@@ -69,9 +91,15 @@ def read_texts(path: str | Path, errors: str = "strict") -> tuple[list[str], lis
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise InputFormatError(f"{path}:{lineno}: expected an object with a string 'text' field")
             key = next((k for k in ID_FIELDS if k in obj), None)
-            ids.append(str(obj[key]) if key else str(lineno))
-            title = obj.get("title") or ""
-            texts.append(f"{title} {obj['text']}".strip() if title else obj["text"])
+            if key and (not isinstance(obj[key], (str, int)) or isinstance(obj[key], bool)):
+                raise InputFormatError(f"{path}:{lineno}: id field {key!r} must be a string or integer, "
+                                       f"not {type(obj[key]).__name__}")
+            doc_id = str(obj[key]) if key else str(lineno)
+            if len(doc_id.splitlines()) != 1 or doc_id != doc_id.strip("\r\n"):
+                raise InputFormatError(f"{path}:{lineno}: id {doc_id!r} contains a line break or is empty; "
+                                       "it cannot be written one per line to the .ids.txt file")
+            ids.append(doc_id)
+            texts.append(join_title(obj.get("title") or "", obj["text"]))
     if replaced:
         warnings.warn(f"{path}: {replaced} line(s) were not valid UTF-8; bad bytes were replaced by U+FFFD",
                       UnicodeWarning, stacklevel=2)
@@ -92,9 +120,61 @@ def dist_env() -> tuple[int, int, int]:
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npy")
-    np.save(tmp, arr)
-    tmp.replace(path)
+    with atomic_write(path, "wb") as f:
+        np.save(f, arr)
+
+
+def companion(output: str | Path, suffix: str) -> Path:
+    """``<output><suffix>`` (``.ids.txt`` or ``.json``)."""
+    output = Path(output)
+    return output.with_name(output.name + suffix)
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def write_embeddings(output: str | Path, emb: np.ndarray | None, ids: list[str],
+                     info: dict[str, Any]) -> dict:
+    """Write the unit (.npy unless ``emb`` is None: already written, .ids.txt, then .json last).
+
+    Stale ``.tmp-*`` leftovers of killed writes in the output folder are removed first."""
+    output = Path(output)
+    clean_stale_temporaries(output.parent)
+    companion(output, ".json").unlink(missing_ok=True)  # no manifest vouches for files being replaced
+    if emb is not None:
+        _save_npy(output, emb)
+    ids_file = write_text(companion(output, ".ids.txt"), "".join(f"{i}\n" for i in ids))
+    info = {**info, "rows": len(ids), "files": {"npy_sha256": _digest(output),
+                                                "ids_sha256": _digest(ids_file)}}
+    write_json(companion(output, ".json"), info)
+    return info
+
+
+def read_embeddings(output: str | Path) -> tuple[list[str], np.ndarray, dict]:
+    """(ids, (N, D) embeddings, settings) of a complete ``polyret embed`` output; anything partial
+    or inconsistent is an :class:`IncompleteOutputError`."""
+    output = Path(output)
+    manifest = companion(output, ".json")
+    try:
+        info = json.loads(manifest.read_text(encoding="utf-8"))
+        files = info["files"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise IncompleteOutputError(f"{manifest}: missing or unreadable ({err}); the embedding output "
+                                    f"{output} is incomplete (a killed run?): embed again") from None
+    ids_file = companion(output, ".ids.txt")
+    for path, key in ((output, "npy_sha256"), (ids_file, "ids_sha256")):
+        if not path.is_file() or _digest(path) != files.get(key):
+            raise IncompleteOutputError(f"{path}: missing or does not match {manifest}; embed again")
+    ids = ids_file.read_text(encoding="utf-8").split("\n")[:-1]
+    emb = np.load(output)
+    if emb.shape[0] != len(ids) or len(ids) != info.get("rows"):
+        raise IncompleteOutputError(f"{output}: {emb.shape[0]} rows, {len(ids)} ids, manifest says "
+                                    f"{info.get('rows')}")
+    return ids, emb, info
 
 
 def encode_sharded(model, texts: list[str], side: str, output: str | Path,
@@ -105,11 +185,14 @@ def encode_sharded(model, texts: list[str], side: str, output: str | Path,
     """
     import torch.distributed as dist
 
+    from polyret.retrieval.cached import encode_cached
+
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     rank, world, _ = dist_env()
     if world == 1:
-        emb = model.encode(texts, side=side, **encode_options)
+        emb = encode_cached(model, texts, side, **encode_options)
+        companion(output, ".json").unlink(missing_ok=True)
         _save_npy(output, emb)
         return emb
     started = not dist.is_initialized()
@@ -117,7 +200,7 @@ def encode_sharded(model, texts: list[str], side: str, output: str | Path,
         dist.init_process_group(backend="nccl" if model.device.type == "cuda" else "gloo")
     try:
         start, end = shard_bounds(len(texts), rank, world)
-        part = model.encode(texts[start:end], side=side, **encode_options)
+        part = encode_cached(model, texts[start:end], side, **encode_options)
         shard = output.with_name(f"{output.name}.rank{rank}.npy")
         _save_npy(shard, part)
         dist.barrier()
@@ -127,6 +210,7 @@ def encode_sharded(model, texts: list[str], side: str, output: str | Path,
             merged = np.concatenate([np.load(s) for s in shards]) if texts else part
             if merged.shape[0] != len(texts):
                 raise RuntimeError(f"merged {merged.shape[0]} rows for {len(texts)} texts")
+            companion(output, ".json").unlink(missing_ok=True)
             _save_npy(output, merged)
             for s in shards:
                 s.unlink(missing_ok=True)
@@ -139,11 +223,13 @@ def encode_sharded(model, texts: list[str], side: str, output: str | Path,
 
 def embed_file(model_name: str, input_path: str | Path, side: str, output: str | Path,
                batch_size: int = 32, max_tokens: int | None = None, errors: str = "strict",
-               use_cache: bool = False, device: str | None = None, show_progress: bool | None = None) -> dict:
-    """Read ``input_path``, embed it with ``model_name`` (sharded under torchrun) and write ``output``
-    (.npy), ``<output>.ids.txt`` and ``<output>.json`` (resolved settings). Returns the settings."""
+               use_cache: bool = False, device: str | None = None, show_progress: bool | None = None,
+               precision: str = "auto") -> dict:
+    """Read ``input_path``, embed it with ``model_name`` (sharded under torchrun) and write the
+    output unit (see the module docstring). Returns the settings written to ``<output>.json``."""
+    from polyret.hardware import precision_record
+    from polyret.modeling.encoder import set_inference_precision
     from polyret.modeling.registry import load_model
-    from polyret.retrieval.cache import EmbeddingCache
 
     rank, world, local_rank = dist_env()
     if device is None and world > 1:
@@ -152,17 +238,15 @@ def embed_file(model_name: str, input_path: str | Path, side: str, output: str |
         device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
     ids, texts = read_texts(input_path, errors=errors)
     model = load_model(model_name, device=device)
-    cache = EmbeddingCache() if use_cache else None
+    record = precision_record(precision, model.device)
+    set_inference_precision(model, record["used"])
     emb = encode_sharded(model, texts, side, output, batch_size=batch_size, max_tokens=max_tokens,
-                         cache=cache, show_progress=show_progress)
+                         cache=use_cache, show_progress=show_progress)
     output = Path(output)
     info = {"model": model_name, "fingerprint": model.fingerprint(), "input": str(input_path), "side": side,
             "rows": len(texts), "dim": model.dim, "batch_size": batch_size, "max_tokens": max_tokens,
             "encoding_errors": errors, "world_size": world, "encoder_config": model.config.to_dict(),
-            "output": str(output)}
+            "precision": record, "output": str(output)}
     if rank == 0 and emb is not None:
-        ids_file = output.with_name(output.name + ".ids.txt")
-        info_file = output.with_name(output.name + ".json")
-        ids_file.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
-        info_file.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        info = write_embeddings(output, None, ids, info)
     return info

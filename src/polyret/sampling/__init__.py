@@ -5,9 +5,10 @@ from polyret.sampling.batch_samplers import (
     MultiSourceBatchSampler,
     PairRef,
     ParallelBatchSampler,
+    batch_stream,
     paragraph_groups,
 )
-from polyret.sampling.schedules import AlphaSchedule
+from polyret.sampling.schedules import AlphaSchedule, PerOptimizerStep
 
 __all__ = ["AlphaSchedule", "Batch", "MultiSourceBatchSampler", "PairRef", "ParallelBatchSampler",
-           "paragraph_groups"]
+           "PerOptimizerStep", "batch_stream", "paragraph_groups"]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from polyret.config import SamplingConfig
 from polyret.sampling.batch_samplers import Batch, MultiSourceBatchSampler, ParallelBatchSampler
-from polyret.sampling.schedules import AlphaSchedule
+from polyret.sampling.schedules import AlphaSchedule, PerOptimizerStep
 from polyret.types import ParallelItem
 
 
@@ -18,12 +18,18 @@ def alpha_schedule(cfg: SamplingConfig) -> AlphaSchedule:
 
 def build_sampler(sets: Mapping[str, Sequence[ParallelItem]], cfg: SamplingConfig,
                   languages: Sequence[str] | None = None, seed: int | None = None,
-                  batches_per_epoch: int | None = None) -> ParallelBatchSampler | MultiSourceBatchSampler:
-    """One sampler per training set; several sets are mixed batch by batch."""
+                  batches_per_epoch: int | None = None, grad_accum: int = 1,
+                  ) -> ParallelBatchSampler | MultiSourceBatchSampler:
+    """One sampler per training set; several sets are mixed batch by batch.
+
+    ``grad_accum``: batches per optimizer step; the alpha schedule counts optimizer steps, so
+    batch ``i`` sees ``alpha(i // grad_accum)``.
+    """
     seed = cfg.seed if seed is None else seed
+    alpha = PerOptimizerStep(alpha_schedule(cfg), grad_accum)
     samplers = [
         ParallelBatchSampler(items, strategy=cfg.strategy, batch_size=cfg.batch_size, languages=languages,
-                             seed=seed, alpha=alpha_schedule(cfg), mono_languages=cfg.mono_languages,
+                             seed=seed, alpha=alpha, mono_languages=cfg.mono_languages,
                              cross_pairs=cfg.cross_pairs, cross_batch_weights=cfg.cross_batch_weights,
                              distinct_passages=cfg.distinct_passages, batches_per_epoch=batches_per_epoch,
                              source=name if len(sets) > 1 else "")

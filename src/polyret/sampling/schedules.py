@@ -1,4 +1,8 @@
-"""The hybrid mix ratio alpha (probability of a mono batch) as a pure function of the step."""
+"""The hybrid mix ratio alpha (probability of a mono batch) as a pure function of the step.
+
+Schedules are written in *optimizer steps*; samplers call them with the global batch index, so
+with gradient accumulation wrap them in :class:`PerOptimizerStep` (``build_sampler`` does).
+"""
 
 from __future__ import annotations
 
@@ -46,3 +50,21 @@ class AlphaSchedule:
         if self.kind == "step":
             return step_alpha(step, self.start, list(self.milestones), list(self.values))
         return constant_alpha(step, self.start)
+
+
+@dataclass(frozen=True)
+class PerOptimizerStep:
+    """A schedule over optimizer steps, called with the global batch index.
+
+    With ``grad_accum`` batches per optimizer step, batch ``i`` belongs to step ``i // grad_accum``.
+    """
+
+    schedule: AlphaSchedule
+    grad_accum: int = 1
+
+    def __post_init__(self) -> None:
+        if self.grad_accum < 1:
+            raise ValueError(f"grad_accum must be >= 1, not {self.grad_accum}")
+
+    def __call__(self, batch_index: int) -> float:
+        return self.schedule(batch_index // self.grad_accum)

@@ -1,49 +1,97 @@
-"""Resumable checkpoints: model, optimizer, scheduler, sampler, metrics window and every RNG.
+"""Resumable checkpoints from ONE description of the training state, loaded without unpickling code.
 
-A checkpoint is ``checkpoints/step-000050/state.pt``, written to a temporary folder and renamed
-when complete, so a run killed while saving never leaves a half checkpoint behind.
+The trainer names its stateful parts once, as an ordered mapping ``{name: object}`` whose objects
+have ``state_dict()`` / ``load_state_dict()`` (model, optimizer, scheduler, sampler, tracker,
+progress and :class:`RngState`, last). :func:`save_checkpoint` writes ``{name: obj.state_dict()}``
+and :func:`restore` feeds each entry back to the same object: there is no second list to keep in
+sync by hand.
+
+A checkpoint is ``checkpoints/step-000050/state.pt`` (+ ``meta.json``), built in a temporary folder
+and renamed into place (:func:`polyret.atomic.atomic_dir`): a run killed while saving leaves only a
+``.tmp-*`` folder, removed on the next start. Every state is tensors and plain Python values
+(RNG states included), so :func:`load_checkpoint` uses ``torch.load(weights_only=True)``: a crafted
+``state.pt`` cannot run code. :func:`load_latest` falls back to the previous intact checkpoint when
+the newest one is truncated or unreadable.
 """
 
 from __future__ import annotations
 
+import logging
+import pickle
 import random
 import re
 import shutil
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
+from polyret.atomic import atomic_dir, write_json
+from polyret.errors import UserError
+
+log = logging.getLogger(__name__)
 STEP_RE = re.compile(r"^step-(\d+)$")
+FORMAT = 2  # 2: weights_only-loadable states (plain RNG states)
+
+
+class Stateful(Protocol):
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
+
+
+class CheckpointError(UserError):
+    """A checkpoint could not be written (disk full, permissions) or read."""
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Python, NumPy, torch (and CUDA) RNG states as tensors and plain values."""
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": {"version": version, "internal": list(internal), "gauss": gauss},
+             "numpy": {"name": name, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                       "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)},
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    py, npy = state["python"], state["numpy"]
+    random.setstate((py["version"], tuple(py["internal"]), py["gauss"]))
+    np.random.set_state((npy["name"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(folder: str | Path, step: int, state: dict[str, Any], keep: int = 2) -> Path:
-    """Write ``state`` (tensors, state dicts, plain values) as ``folder/step-XXXXXX``; prune old ones."""
+class RngState:
+    """The global RNGs as a stateful component (put it last: restored after everything else)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return rng_state()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        set_rng_state(state)
+
+
+def save_checkpoint(folder: str | Path, step: int, components: Mapping[str, Stateful], keep: int = 2) -> Path:
+    """Write every component's state as ``folder/step-XXXXXX`` (atomically); prune to ``keep``."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step-{step:06d}"
-    tmp = folder / f".tmp-step-{step:06d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    torch.save({**state, "step": step, "rng": rng_state()}, tmp / "state.pt")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    state = {name: obj.state_dict() for name, obj in components.items()}
+    try:
+        with atomic_dir(final) as tmp:
+            torch.save({"step": step, "format": FORMAT, "state": state}, tmp / "state.pt")
+            write_json(tmp / "meta.json", {"step": step, "format": FORMAT, "components": list(state)})
+    except (OSError, RuntimeError) as exc:  # a full disk shows as "enforce fail at inline_container.cc"
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else "the write stopped part-way"
+        raise CheckpointError(f"cannot write the checkpoint {final}: {reason} (is the disk full?)") from exc
     if keep > 0:
         for old in list_checkpoints(folder)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
@@ -51,6 +99,7 @@ def save_checkpoint(folder: str | Path, step: int, state: dict[str, Any], keep: 
 
 
 def list_checkpoints(folder: str | Path) -> list[Path]:
+    """``step-*`` folders holding a ``state.pt``, oldest first."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -64,5 +113,34 @@ def latest_checkpoint(folder: str | Path) -> Path | None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load ``state.pt`` (restore RNGs with :func:`set_rng_state` after rebuilding everything)."""
-    return torch.load(Path(path) / "state.pt", map_location="cpu", weights_only=False)
+    """``{"step", "format", "state": {name: state}}`` from ``path/state.pt`` (no code is unpickled)."""
+    path = Path(path)
+    try:
+        payload = torch.load(path / "state.pt", map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path / 'state.pt'}: not a readable polyret checkpoint: {first}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or "state" not in payload:
+        raise CheckpointError(f"{path / 'state.pt'}: not a polyret checkpoint of format {FORMAT}")
+    return payload
+
+
+def restore(components: Mapping[str, Stateful], payload: dict[str, Any]) -> int:
+    """Load each component's saved state (in the mapping's order); returns the checkpoint's step."""
+    state = payload["state"]
+    missing = [name for name in components if name not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint of step {payload['step']} lacks {missing}")
+    for name, obj in components.items():
+        obj.load_state_dict(state[name])
+    return int(payload["step"])
+
+
+def load_latest(folder: str | Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint that loads, falling back past truncated or unreadable ones (warned)."""
+    for path in reversed(list_checkpoints(folder)):
+        try:
+            return path, load_checkpoint(path)
+        except CheckpointError as exc:
+            log.warning("skipping a damaged checkpoint: %s", exc)
+    return None

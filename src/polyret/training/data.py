@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from polyret.atomic import atomic_write
 from polyret.config import DataConfig
 from polyret.data.errors import DataFormatError
-from polyret.data.io import iter_jsonl
+from polyret.data.io import iter_jsonl, optional_str, require_id, require_str
+from polyret.errors import ConfigError
 from polyret.sampling.batch_samplers import Batch, paragraph_groups
 from polyret.types import ParallelItem, QAPair
 
@@ -26,7 +28,7 @@ REQUIRED = ("item_id", "lang", "question", "passage", "passage_id")
 
 
 def write_parallel_jsonl(items: Iterable[ParallelItem], path: str | Path) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    with atomic_write(path, "w") as f:
         for item in items:
             for lang in item.languages:
                 f.write(json.dumps(item.pairs[lang]._asdict(), ensure_ascii=False) + "\n")
@@ -41,13 +43,25 @@ def group_pairs(pairs: Iterable[QAPair]) -> list[ParallelItem]:
 
 
 def read_parallel_jsonl(path: str | Path, languages: Sequence[str] | None = None) -> list[ParallelItem]:
-    pairs = []
+    """QAPair rows (one per line) -> ParallelItems. Ids and texts are checked, never coerced; a repeated
+    (item_id, lang) is an error naming both lines."""
+    path = Path(path)
+    pairs, seen = [], {}
     for n, row in iter_jsonl(path):
         missing = [k for k in REQUIRED if k not in row]
         if missing:
             raise DataFormatError(path, n, f"missing field(s) {missing}; a row needs {list(REQUIRED)}")
-        if languages is None or row["lang"] in languages:
-            pairs.append(QAPair(**{k: str(row.get(k, "")) for k in QAPair._fields}))
+        item_id, lang = require_id(row, "item_id", path, n), require_id(row, "lang", path, n)
+        if (item_id, lang) in seen:
+            first = seen[item_id, lang]
+            raise DataFormatError(path, n, f"item {item_id!r} in {lang!r} again (first on line {first})")
+        seen[item_id, lang] = n
+        pair = QAPair(item_id=item_id, lang=lang, question=require_str(row, "question", path, n),
+                      passage=require_str(row, "passage", path, n),
+                      passage_id=require_id(row, "passage_id", path, n),
+                      title=optional_str(row, "title", path, n), answer=optional_str(row, "answer", path, n))
+        if languages is None or lang in languages:
+            pairs.append(pair)
     return group_pairs(pairs)
 
 
@@ -57,7 +71,7 @@ def load_training_sets(cfg: DataConfig) -> dict[str, list[ParallelItem]]:
     for name in cfg.train_data:
         if name.endswith(".jsonl") or Path(name).is_file():
             if not Path(name).is_file():
-                raise FileNotFoundError(f"training file {name} not found")
+                raise ConfigError(f"data.train_data: training file {name} not found")
             items = read_parallel_jsonl(name, cfg.languages)
         else:
             from polyret.data.parallel import load_training_items
@@ -65,7 +79,8 @@ def load_training_sets(cfg: DataConfig) -> dict[str, list[ParallelItem]]:
             items = load_training_items(name=name, data_dir=cfg.data_dir, languages=tuple(cfg.languages),
                                         exclude=tuple(cfg.exclude))
         if not items:
-            raise ValueError(f"training set {name!r} has no items in languages {cfg.languages}")
+            raise ConfigError(f"data.train_data: training set {name!r} has no items in data.languages "
+                              f"{cfg.languages}")
         sets[Path(name).stem if name.endswith(".jsonl") else name] = items
     return sets
 
@@ -125,19 +140,32 @@ class BatchTexts:
     queries: list[str]
     passages: list[str]
     negatives: list[str]  # num_hard_negatives per pair, pair-major (empty without hard negatives)
+    fallback_negatives: int = 0  # pairs whose negatives came from the fallback (no mined ones)
 
 
 class BatchCollator:
-    """Turns a :class:`Batch` of PairRefs into texts."""
+    """Turns a :class:`Batch` of PairRefs into texts (plus ``num_hard_negatives`` negatives per pair).
+
+    Hard-negative fallback: a pair whose (item, passage language) has no mined negatives (mining
+    finds none for some items) gets ``num_hard_negatives`` passages of *other* paragraphs in the
+    same language from ``pool`` (default: ``items``), drawn with a generator seeded by
+    ``(seed, item, language)``: the same negatives every time the pair is drawn, independent of
+    order (so a resumed run sees what an uninterrupted one saw). ``BatchTexts.fallback_negatives``
+    counts such pairs; the trainer logs it.
+    """
 
     def __init__(self, items: Iterable[ParallelItem],
-                 negatives: dict[tuple[str, str], list[str]] | None = None, num_hard_negatives: int = 0):
+                 negatives: dict[tuple[str, str], list[str]] | None = None, num_hard_negatives: int = 0,
+                 pool: Iterable[ParallelItem] | None = None, seed: int = 0):
         self.items = {it.item_id: it for it in items}
         self.negatives = negatives or {}
         self.h = num_hard_negatives
+        self.seed = seed
+        self._pool: dict[str, list[tuple[str, str]]] | None = None
+        self._pool_items = pool
 
     def __call__(self, batch: Batch) -> BatchTexts:
-        queries, passages, negs = [], [], []
+        queries, passages, negs, fallback = [], [], [], 0
         for ref in batch.pairs:
             item = self.items[ref.item]
             queries.append(item.pairs[ref.q_lang].question)
@@ -145,9 +173,32 @@ class BatchCollator:
             if self.h:
                 pool = self.negatives.get((ref.item, ref.p_lang))
                 if not pool:
-                    raise KeyError(f"no hard negatives for item {ref.item!r} in {ref.p_lang!r}")
+                    pool, fallback = self.fallback(item, ref.p_lang), fallback + 1
                 negs.extend(pool[i % len(pool)] for i in range(self.h))  # cycle when fewer were mined
-        return BatchTexts(queries, passages, negs)
+        return BatchTexts(queries, passages, negs, fallback)
+
+    def fallback(self, item: ParallelItem, lang: str) -> list[str]:
+        """``h`` seeded passages in ``lang`` from paragraphs other than ``item``'s."""
+        if self._pool is None:
+            self._pool = passages_by_language(self._pool_items if self._pool_items is not None
+                                              else self.items.values())
+        own = {p.passage_id for p in item.pairs.values()} | {p.passage for p in item.pairs.values()}
+        candidates = [text for pid, text in self._pool.get(lang, []) if pid not in own and text not in own]
+        if not candidates:
+            raise ValueError(f"no passage in {lang!r} to use as a negative for item {item.item_id!r}")
+        key = int.from_bytes(hashlib.sha256(f"{item.item_id}\x1f{lang}".encode()).digest()[:8], "little")
+        rng = np.random.default_rng([self.seed, key])
+        pick = rng.choice(len(candidates), size=min(self.h, len(candidates)), replace=False)
+        return [candidates[i] for i in pick]
+
+
+def passages_by_language(items: Iterable[ParallelItem]) -> dict[str, list[tuple[str, str]]]:
+    """lang -> distinct ``(passage_id, passage)`` in first-seen order."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for item in items:
+        for lang, pair in item.pairs.items():
+            out[lang].setdefault(pair.passage_id, pair.passage)
+    return {lang: list(d.items()) for lang, d in out.items()}
 
 
 def shard(batch: Batch, rank: int, world: int) -> Batch:

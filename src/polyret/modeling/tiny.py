@@ -1,4 +1,4 @@
-"""A tiny, randomly initialised BERT bi-encoder built offline, for unit tests and smoke runs.
+"""A tiny, randomly initialised BERT bi-encoder built offline (``model.name: tiny``): tests, smoke runs.
 
 Word-level tokenizer over a given vocabulary, 2 layers, hidden size 32: it trains and encodes in
 milliseconds and needs no download.
@@ -48,8 +48,9 @@ def tiny_bi_encoder(
     hidden_size: int = 32,
     num_layers: int = 2,
     config: EncoderConfig | None = None,
+    dropout: float = 0.1,
 ) -> BiEncoder:
-    """A 2-layer BERT bi-encoder with a word-level vocabulary over ``words``."""
+    """A 2-layer BERT bi-encoder with a word-level vocabulary over ``words`` (dropout 0: deterministic)."""
     from transformers import BertConfig, BertModel
 
     tokenizer = tiny_tokenizer(words)
@@ -61,6 +62,8 @@ def tiny_bi_encoder(
         intermediate_size=2 * hidden_size,
         max_position_embeddings=128,
         pad_token_id=tokenizer.pad_token_id,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     torch.manual_seed(seed)
     backbone = BertModel(bert_config, add_pooling_layer=False)

@@ -1,4 +1,4 @@
-"""Helpers for multi-process training (torchrun / accelerate launch)."""
+"""Cross-process helpers the global-batch loss needs (torchrun / accelerate launch)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import torch.distributed as dist
 
 
 def rank_and_world() -> tuple[int, int]:
+    """(rank, world size) of this process; (0, 1) without an initialised process group."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1

@@ -1,0 +1,109 @@
+"""polyret experiment: run a resumable grid of (arm x seed) cells, plan its cost, show its status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EPILOG = """examples:
+  polyret experiment preregister configs/experiments/rq-complex-beir.yaml   # then commit the file
+  polyret experiment plan configs/experiments/rq-complex-beir.yaml
+  polyret experiment run configs/experiments/demo.yaml --out runs/demo
+  polyret experiment run configs/experiments/rq-complex-beir.yaml --out runs/rq --shard 2/4
+  polyret experiment status runs/rq
+
+A cell is one (arm, seed): train, then evaluate every suite with the same settings for every model.
+The zero-shot base model and BM25 are evaluated once. Finished work is never redone: rerun the same
+command after a crash or a kill and it resumes (training from its last checkpoint). '--shard K/N'
+runs every N-th cell starting at the K-th, so a grid spreads over a Slurm array or several machines;
+shards write into one folder (or folders merged by copying 'cells/'). 'polyret report DIR' writes
+the report again from whatever is finished.
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("experiment", help="run, plan or inspect an experiment grid (arms x seeds)",
+                              description=__doc__, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    run = sub.add_parser("run", help="train and evaluate every cell (resumable), then write the report")
+    run.add_argument("config", help="experiment YAML (see configs/experiments/)")
+    run.add_argument("--out", required=True, help="experiment folder (created; reused to resume)")
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run every N-th cell from the K-th (1-based)")
+    run.add_argument("--data-dir", default=None, help="data root (default: the catalog's search path)")
+    run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    run.add_argument("--max-cells", type=int, default=None,
+                     help="stop after finishing this many cells (the next run continues)")
+    run.set_defaults(func=run_cmd)
+
+    plan = sub.add_parser("plan", help="list the cells, what is done, and the estimated time on this machine")
+    plan.add_argument("config", help="experiment YAML")
+    plan.add_argument("--out", default=None, help="an experiment folder, to see what is already done")
+    plan.add_argument("--shard", default=None, metavar="K/N", help="plan only this shard")
+    plan.add_argument("--data-dir", default=None, help="data root")
+    plan.add_argument("--no-measure", action="store_true",
+                      help="do not measure throughput (no time estimates unless cached)")
+    plan.set_defaults(func=plan_cmd)
+
+    status = sub.add_parser("status", help="what an experiment folder holds: cells done, cost, what is left")
+    status.add_argument("out", help="experiment folder")
+    status.set_defaults(func=status_cmd)
+
+    pre = sub.add_parser("preregister", help="fix the complex-query subsets (query ids) before scoring")
+    pre.add_argument("config", help="experiment YAML; writes the file its preregistration.file names")
+    pre.add_argument("--data-dir", default=None, help="data root")
+    pre.add_argument("--force", action="store_true", help="overwrite an existing pre-registration")
+    pre.set_defaults(func=preregister_cmd)
+
+
+def run_cmd(args) -> int:
+    from polyret.experiment.spec import load_spec
+    from polyret.runner.cells import parse_shard
+    from polyret.runner.execute import RunOptions, run_experiment
+
+    spec = load_spec(args.config)
+    options = RunOptions(data_dir=args.data_dir, shard=parse_shard(args.shard), report=not args.no_report,
+                         stop_after=args.max_cells)
+    summary = run_experiment(spec, Path(args.out), options)
+    _out(f"{len(summary.cells_done)} cell(s) run, {len(summary.cells_skipped)} already done, "
+         f"{summary.cells_total} in the grid; {summary.seconds:.0f} s")
+    if summary.report_html:
+        _out(f"report: {summary.report_html.resolve()}")
+    return 0
+
+
+def plan_cmd(args) -> int:
+    from polyret.experiment.layout import ExperimentLayout
+    from polyret.experiment.spec import load_spec
+    from polyret.runner.cells import parse_shard, plan_cells, shard_cells
+    from polyret.runner.plan import format_plan
+
+    spec = load_spec(args.config)
+    cells = shard_cells(plan_cells(spec), parse_shard(args.shard))
+    layout = ExperimentLayout(args.out) if args.out else None
+    _out(format_plan(spec, cells, layout, data_dir=args.data_dir, measure=not args.no_measure))
+    return 0
+
+
+def status_cmd(args) -> int:
+    from polyret.runner.plan import format_status
+
+    _out(format_status(Path(args.out)))
+    return 0
+
+
+def preregister_cmd(args) -> int:
+    from polyret.experiment.spec import load_spec
+    from polyret.runner.prereg import write_preregistration
+
+    spec = load_spec(args.config)
+    path = write_preregistration(spec, data_dir=args.data_dir, force=args.force)
+    _out(f"wrote {path}; commit it before any trained model is scored")
+    return 0
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")

@@ -1,0 +1,185 @@
+"""Where an experiment keeps its files, and the compact form of its results.
+
+::
+
+    OUT/experiment.yaml             the resolved experiment config (ExperimentSpec.to_dict)
+    OUT/manifest.json               versions, machine, data fingerprints, git commit, cost per cell
+    OUT/preregistration.json        the pre-registered subsets (query ids) and hypotheses
+    OUT/logs/run-<time>.log         one log file per run
+    OUT/cells/<cell_id>/cell.json   what the cell is and how it went (:class:`CellRecord`)
+    OUT/cells/<cell_id>/train/      the training run (weights deleted when keep_models is false;
+                                    metrics.jsonl, train_summary.json and config.yaml stay)
+    OUT/cells/<cell_id>/results/<suite slug>.json.gz   one evaluation result (gzip JSON)
+    OUT/report.md, OUT/report.html, OUT/plots/*.png
+
+A cell id is ``<arm>-s<seed>-<hash>`` for a trained cell and ``<reference>-<hash>`` for a reference
+(zero-shot, bm25), the hash being that of the cell's resolved training config (or model), so a
+changed config makes a new cell and shards of one grid merge by folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polyret.atomic import atomic_write, write_json
+from polyret.errors import UserError
+
+RESULT_SUFFIX = ".json.gz"
+PER_QUERY_DIGITS = 6  # per-query scores are rounded: compact, and far below any reported difference
+
+
+@dataclass
+class CellRecord:
+    """``cell.json``: one trained (arm, seed) or one reference model."""
+
+    cell_id: str
+    arm: str
+    kind: str  # "trained" | "reference"
+    seed: int | None = None
+    strategy: str | None = None
+    alpha: float | None = None
+    status: str = "pending"  # pending | trained | done
+    config: dict[str, Any] = field(default_factory=dict)  # resolved training config (trained cells)
+    train_summary: dict[str, Any] | None = None
+    timings: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=dict)
+    code: dict[str, Any] = field(default_factory=dict)  # polyret commit (and local changes) that ran it
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any], source: str = "<dict>") -> CellRecord:
+        known = set(cls.__dataclass_fields__)
+        missing = {"cell_id", "arm", "kind"} - set(obj)
+        if missing:
+            raise UserError(f"{source}: not a cell record (missing {', '.join(sorted(missing))})")
+        return cls(**{k: v for k, v in obj.items() if k in known})
+
+
+class ExperimentLayout:
+    """Paths inside one experiment folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def spec_file(self) -> Path:
+        return self.root / "experiment.yaml"
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def preregistration_file(self) -> Path:
+        return self.root / "preregistration.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def cells_dir(self) -> Path:
+        return self.root / "cells"
+
+    def cell_dir(self, cell_id: str) -> Path:
+        return self.cells_dir / cell_id
+
+    def cell_file(self, cell_id: str) -> Path:
+        return self.cell_dir(cell_id) / "cell.json"
+
+    def train_dir(self, cell_id: str) -> Path:
+        return self.cell_dir(cell_id) / "train"
+
+    def result_file(self, cell_id: str, slug: str) -> Path:
+        return self.cell_dir(cell_id) / "results" / f"{slug}{RESULT_SUFFIX}"
+
+    def cell_ids(self) -> list[str]:
+        if not self.cells_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.cells_dir.iterdir() if (p / "cell.json").is_file())
+
+    def read_cell(self, cell_id: str) -> CellRecord:
+        path = self.cell_file(cell_id)
+        return CellRecord.from_dict(_read_json(path), str(path))
+
+    def write_cell(self, record: CellRecord) -> Path:
+        return write_json(self.cell_file(record.cell_id), _finite(record.to_dict()))
+
+    def cells(self) -> Iterator[CellRecord]:
+        for cell_id in self.cell_ids():
+            yield self.read_cell(cell_id)
+
+    def results(self, cell_id: str) -> dict[str, dict[str, Any]]:
+        """``slug -> result dict`` of every finished evaluation of a cell."""
+        folder = self.cell_dir(cell_id) / "results"
+        if not folder.is_dir():
+            return {}
+        files = sorted(folder.glob(f"*{RESULT_SUFFIX}"))
+        return {p.name[: -len(RESULT_SUFFIX)]: read_result(p) for p in files}
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: damaged JSON ({exc})") from None
+
+
+def _finite(obj: Any) -> Any:
+    """NaN/inf -> None; numpy scalars -> Python (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, str | bytes):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _compact(obj: Any, inside: bool = False) -> Any:
+    """Round the floats under every ``per_query`` key to :data:`PER_QUERY_DIGITS` digits."""
+    if isinstance(obj, dict):
+        return {k: _compact(v, inside or k == "per_query") for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_compact(v, inside) for v in obj]
+    if inside and isinstance(obj, float):
+        return round(obj, PER_QUERY_DIGITS)
+    return obj
+
+
+def write_result(path: str | Path, result: dict[str, Any]) -> Path:
+    """Write one evaluation result (an ``EvalResult.to_dict()``) as gzip JSON, atomically."""
+    data = json.dumps(_compact(_finite(result)), ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode()
+    with atomic_write(path, "wb") as handle:
+        handle.write(gzip.compress(data, compresslevel=6, mtime=0))
+    return Path(path)
+
+
+def read_result(path: str | Path) -> dict[str, Any]:
+    """Read a result written by :func:`write_result` (or a plain ``.json``)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
+        return json.loads(text)
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing") from None
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: damaged result file ({exc})") from None

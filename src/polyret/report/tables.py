@@ -1,0 +1,265 @@
+"""The report's tables as plain data (:class:`Table`), rendered to Markdown or HTML."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from polyret.report import collect
+from polyret.report.analysis import Column, alpha_of, column_values, main_columns
+from polyret.report.collect import ExperimentData
+from polyret.report.stats import DiffRow, mean_std
+
+NA = "–"  # not applicable (BM25 on LAReQA)
+MISSING = "missing"
+
+# The paper's Table 1-2 (arXiv 2408.10536): model -> batches -> suite -> (Mono, Cross, Multi mAP, bias).
+PAPER = {
+    "XLM-R": {"X-X": {"xquad-r": (.792, .674, .547, 410), "mlqa-r": (.648, .584, .473, 288)},
+              "X-Y": {"xquad-r": (.755, .700, .593, 295), "mlqa-r": (.626, .620, .508, 227)},
+              "hybrid": {"xquad-r": (.798, .705, .593, 287), "mlqa-r": (.648, .623, .512, 227)}},
+    "LaBSE": {"X-X": {"xquad-r": (.808, .752, .652, 262), "mlqa-r": (.681, .656, .550, 225)},
+              "X-Y": {"xquad-r": (.801, .762, .679, 225), "mlqa-r": (.671, .677, .576, 198)},
+              "hybrid": {"xquad-r": (.817, .767, .682, 221), "mlqa-r": (.686, .681, .579, 195)}},
+}
+STRATEGY_BATCHES = {"mono": "X-X", "cross": "X-Y", "hybrid": "hybrid"}
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    best: set[tuple[int, int]] = field(default_factory=set)  # (row, column) shown in bold
+    note: str = ""
+
+    def markdown(self) -> str:
+        def cell(r: int, c: int, text: str) -> str:
+            text = text.replace("|", "\\|")
+            return f"**{text}**" if (r, c) in self.best else text
+
+        lines = [f"| {' | '.join(self.header)} |", "|" + "---|" * len(self.header)]
+        lines += [f"| {' | '.join(cell(r, c, t) for c, t in enumerate(row))} |"
+                  for r, row in enumerate(self.rows)]
+        if self.note:
+            lines += ["", self.note]
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = []
+        for r, row in enumerate(self.rows):
+            tds = "".join(f"<td class=\"best\"><b>{html.escape(t)}</b></td>" if (r, c) in self.best
+                          else f"<td>{html.escape(t)}</td>" for c, t in enumerate(row))
+            body.append(f"<tr>{tds}</tr>")
+        note = f"<p class=\"note\">{html.escape(self.note)}</p>" if self.note else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}"
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    return MISSING if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def fmt_mean_std(values: Sequence[float | None], digits: int = 3) -> str:
+    mean, std, n = mean_std(values)
+    if n == 0:
+        return MISSING
+    return f"{mean:.{digits}f}" if n == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _digits(col: Column) -> int:
+    return 1 if col.kind == "bias" else 3
+
+
+def main_table(data: ExperimentData) -> Table:
+    """Arms and references x main columns, mean ± std over seeds, best per column in bold."""
+    cols = main_columns(data)
+    rows, means = [], []
+    for name in data.rows:
+        label = name if name in data.spec.references else f"{name} ({len(data.cells.get(name, []))} seeds)"
+        cells, row_means = [label], []
+        for col in cols:
+            values = column_values(data, name, col)
+            if name == "bm25" and col.kind in ("lareqa", "bias"):
+                cells.append(NA)
+                row_means.append(math.nan)
+                continue
+            cells.append(fmt_mean_std(values, _digits(col)))
+            row_means.append(mean_std(values)[0])
+        rows.append(cells)
+        means.append(row_means)
+    best = set()
+    for c, col in enumerate(cols):
+        shown = [round(m[c], _digits(col)) if not math.isnan(m[c]) else math.nan for m in means]
+        finite = [v for v in shown if not math.isnan(v)]
+        if finite:
+            target = min(finite) if col.lower_is_better else max(finite)
+            best |= {(r, c + 1) for r, v in enumerate(shown) if v == target}
+    note = ("Mean ± std over seeds (sample std); bold = best in the column (bias: lower is better). "
+            "LAReQA mAP over the whole pool (no cutoff), macro over languages; BEIR subset columns are "
+            "the mean per-query score over the pre-registered query ids.")
+    return Table("Main table", ["model"] + [c.label for c in cols], rows, best, note)
+
+
+def comparison_table(rows: Sequence[DiffRow], title: str, level: float) -> Table:
+    out = []
+    for r in rows:
+        spread = (f"{r.seed_mean:+.4f} ± {r.seed_std:.4f}" if not math.isnan(r.seed_std)
+                  else fmt(r.seed_mean, 4))
+        ci = MISSING if math.isnan(r.ci_low) else f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
+        sig = "yes" if r.significant(level) else ("no" if not math.isnan(r.p_holm) else NA)
+        out.append([r.comparison, r.task, r.subset, r.metric, str(r.n), fmt(r.mean_a, 4), fmt(r.mean_b, 4),
+                    "missing" if math.isnan(r.diff) else f"{r.diff:+.4f}", ci, _p(r.p), _p(r.p_holm),
+                    fmt(r.d_z, 2), spread, sig, r.note])
+    header = ["comparison", "dataset", "subset", "metric", "queries", "mean a", "mean b", "a - b",
+              "95 % CI", "p", "p (Holm)", "d_z", "per-seed a - b", f"p_Holm < {level:g}", "note"]
+    return Table(title, header, out)
+
+
+def _p(p: float) -> str:
+    return MISSING if math.isnan(p) else f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def paper_arms(data: ExperimentData) -> dict[str, str]:
+    """Batches label (X-X, X-Y, hybrid) -> our arm: the mono / cross arm (else hybrid at alpha 1 / 0),
+    the hybrid closest to alpha 0.5."""
+    found: dict[str, str] = {}
+    for arm in data.spec.arms:
+        label = STRATEGY_BATCHES.get(arm.strategy)
+        if label == "hybrid":
+            prev = found.get("hybrid")
+            distance = abs((arm.alpha or 0) - 0.5)
+            if prev is not None and abs((data.spec.arm(prev).alpha or 0) - 0.5) <= distance:
+                continue
+        if label and (label == "hybrid" or label not in found):
+            found[label] = arm.name
+    for label, alpha in (("X-X", 1.0), ("X-Y", 0.0)):  # an alpha sweep: hybrid at alpha 1 / 0
+        edge = [a.name for a in data.spec.arms if a.strategy == "hybrid" and a.alpha == alpha]
+        if label not in found and edge:
+            found[label] = edge[0]
+    return {label: found[label] for label in ("X-X", "X-Y", "hybrid") if label in found}
+
+
+def paper_table(data: ExperimentData) -> tuple[Table, list[str]]:
+    """Our LAReQA rows beside the paper's Table 1-2, and the two checks as sentences."""
+    arms = paper_arms(data)
+    suites = [s for s in data.spec.suites if s.is_lareqa and s.slug in ("xquad-r", "mlqa-r")]
+    header = ["model / batches"] + [f"{s.task.upper()} {h}" for s in suites
+                                    for h in ("Mono", "Cross", "Multi", "bias")]
+    rows, ours = [], {}
+    for label, arm in arms.items():
+        cells = [f"polyret {label} ({arm})"]
+        for s in suites:
+            vals = [mean_std(column_values(data, arm, Column("", "", s.slug, kind, setting)))[0]
+                    for kind, setting in (("lareqa", "mono"), ("lareqa", "cross"), ("lareqa", "multi"),
+                                          ("bias", "bias"))]
+            ours[(label, s.slug)] = vals
+            cells += [fmt(v, 3) for v in vals[:3]] + [fmt(vals[3], 1)]
+        rows.append(cells)
+    for model, by_batch in PAPER.items():
+        for label, by_suite in by_batch.items():
+            cells = [f"paper {model} {label}"]
+            for s in suites:
+                m, c, x, b = by_suite[s.slug]
+                cells += [f"{m:.3f}", f"{c:.3f}", f"{x:.3f}", f"{b:d}"]
+            rows.append(cells)
+    return Table("Paper comparison (arXiv 2408.10536, Table 1-2)", header, rows), _paper_checks(ours, suites)
+
+
+def _paper_checks(ours: dict, suites) -> list[str]:
+    lines = []
+    for s in suites:
+        name = s.task.upper()
+        get = {lab: ours.get((lab, s.slug)) for lab in ("X-X", "X-Y", "hybrid")}
+        if any(v is None for v in get.values()):
+            lines.append(f"{name}: the mono, cross and hybrid arms are needed for the paper's checks.")
+            continue
+        multi = {k: v[2] for k, v in get.items()}
+        bias = {k: v[3] for k, v in get.items()}
+        if any(math.isnan(v) for v in (*multi.values(), bias["hybrid"], bias["X-X"])):
+            lines.append(f"{name}: results missing for the paper's checks.")
+            continue
+        top = max(multi["X-X"], multi["X-Y"])
+        up, low = multi["hybrid"] >= top, bias["hybrid"] <= bias["X-X"]
+        lines.append(f"{name}: hybrid Multi mAP {multi['hybrid']:.3f} {'>=' if up else '<'} max(mono, cross) "
+                     f"{top:.3f} ({_holds(up)}; paper: holds for XLM-R and LaBSE); hybrid bias "
+                     f"{bias['hybrid']:.1f} {'<=' if low else '>'} mono bias {bias['X-X']:.1f} "
+                     f"({_holds(low)}; paper: holds). Means over seeds; no test.")
+    return lines
+
+
+def _holds(ok: bool) -> str:
+    return "holds" if ok else "does not hold"
+
+
+def zero_shot_table(data: ExperimentData) -> Table:
+    """Zero-shot BEIR nDCG@10 beside MTEB's published multilingual-e5-small figures."""
+    rows = []
+    for suite in data.spec.suites:
+        if not suite.task.startswith("beir/"):
+            continue
+        runs = data.runs("zero-shot", suite.slug)
+        ours = collect.beir_metric(runs[0], "nDCG@10") if runs else None
+        pub = collect.MTEB_E5_SMALL.get(suite.task)
+        hits = collect.self_hits_removed(runs[0]) if runs else None
+        diff = f"{ours * 100 - pub:+.1f}" if ours is not None and pub is not None else NA
+        rows.append([suite.task, fmt(None if ours is None else ours * 100, 1),
+                     NA if pub is None else f"{pub:.1f}", diff,
+                     f"{suite.max_query_length} / {suite.max_passage_length}",
+                     NA if hits is None else str(hits),
+                     "all" if suite.max_queries is None else f"subsample of {suite.max_queries}"])
+    note = (f"Base model {data.spec.base_model}. MTEB: nDCG@10 at 512 tokens with the original weights; "
+            "MTEB drops a query's own document on ArguAna, as polyret does (self-hits column).")
+    return Table("Zero-shot vs published (MTEB)",
+                 ["dataset", "polyret nDCG@10", "MTEB", "difference", "query / passage tokens",
+                  "self-hits removed", "queries"], rows, note=note)
+
+
+def cost_table(data: ExperimentData) -> Table:
+    """Seconds per cell (train, evaluation) and for the whole grid."""
+    rows, total = [], [0.0, 0.0, 0.0]
+    for cell in data.all_cells:
+        t = cell.timings or {}
+        train = float(t.get("train_s") or 0.0)
+        ev = t.get("eval_s") or {}
+        ev_s = float(sum(ev.values())) if isinstance(ev, dict) else float(ev or 0.0)
+        tot = float(t.get("total_s") or train + ev_s)
+        for i, v in enumerate((train, ev_s, tot)):
+            total[i] += v
+        rows.append([cell.cell_id, cell.arm, NA if cell.seed is None else str(cell.seed), cell.status,
+                     f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}"])
+    rows.append(["whole grid", "", "", f"{len(data.all_cells)} cells", *(f"{v:.0f}" for v in total)])
+    return Table("Cost per cell (seconds)", ["cell", "arm", "seed", "status", "train", "evaluation", "total"],
+                 rows)
+
+
+def prereg_table(data: ExperimentData) -> Table:
+    rows = []
+    for task, entry in sorted(data.prereg.get("tasks", {}).items()):
+        for name, sub in entry.get("subsets", {}).items():
+            share = sub.get("share")
+            rows.append([task, name, str(sub.get("size", len(sub.get("query_ids", [])))),
+                         str(entry.get("queries", "?")), NA if share is None else f"{share * 100:.1f} %",
+                         str(sub.get("rule", ""))])
+    return Table("Pre-registered subsets", ["dataset", "subset", "queries", "of", "share", "rule"], rows)
+
+
+def alpha_table(data: ExperimentData) -> Table | None:
+    """Arms ordered by alpha (mono = 1, cross = 0) x Multi mAP / BEIR primary metric; None below 3 alphas."""
+    arms = sorted((x, a) for a in data.spec.arm_names if (x := alpha_of(data, a)) is not None)
+    if len({x for x, _ in arms}) < 3:
+        return None
+    metric = data.spec.preregistration.primary_metric
+    cols = [Column("", f"{s.task} Multi mAP", s.slug, "lareqa", "multi") if s.is_lareqa
+            else Column("", f"{s.task} {metric}", s.slug, "beir", "all")
+            for s in data.spec.suites if s.is_lareqa or s.task.startswith("beir/")]
+    means = [[mean_std(column_values(data, a, c))[0] for c in cols] for _, a in arms]
+    rows = [[f"{x:g}", a, *(fmt_mean_std(column_values(data, a, c)) for c in cols)] for x, a in arms]
+    best = set()
+    for c in range(len(cols)):
+        vals = [round(m[c], 3) for m in means if not math.isnan(m[c])]
+        best |= {(r, c + 2) for r, m in enumerate(means) if vals and round(m[c], 3) == max(vals)}
+    return Table("Alpha sweep", ["alpha", "arm"] + [c.label for c in cols], rows, best,
+                 "Bold = best alpha per column (mean over seeds; no test across alphas).")

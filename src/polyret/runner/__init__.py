@@ -1,0 +1,1 @@
+"""Execute an experiment: plan its cells, train and evaluate them (resumable, shardable), estimate cost."""

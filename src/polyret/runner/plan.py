@@ -1,0 +1,110 @@
+"""Text for ``polyret experiment plan`` and ``polyret experiment status``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from polyret.errors import UserError
+from polyret.experiment.layout import ExperimentLayout
+from polyret.experiment.spec import ExperimentSpec, spec_from_dict
+from polyret.runner.cells import CellPlan, plan_cells
+from polyret.runner.estimate import (
+    CellEstimate,
+    count_suite,
+    estimate_cells,
+    measure_throughput,
+    with_measured,
+)
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _finished(layout: ExperimentLayout | None) -> dict[str, dict]:
+    if layout is None or not layout.cells_dir.is_dir():
+        return {}
+    return {r.cell_id: r.timings for r in layout.cells() if r.status == "done"}
+
+
+def format_plan(spec: ExperimentSpec, cells: list[CellPlan], layout: ExperimentLayout | None,
+                data_dir: str | None = None, measure: bool = True) -> str:
+    """Cells, what is done, and the time each would take on this machine."""
+    from polyret.hardware import machine_info
+    from polyret.modeling.registry import load_model
+
+    done = _finished(layout)
+    lines = [f"experiment {spec.name}: {len(cells)} cell(s); arms {', '.join(spec.arm_names)}; "
+             f"seeds {spec.seeds}; references {', '.join(spec.references) or 'none'}"]
+    machine = machine_info()
+    lines.append(f"machine: {machine['cpu_model']} ({machine['cpu_count']} cores, torch threads "
+                 f"{machine['torch_threads']}, bf16 flags {machine['cpu_bf16_flags'] or 'none'}, "
+                 f"GPU {machine['gpu'] or 'none'})")
+    tokenizer = load_model(spec.base_model).tokenizer
+    work = {s.task: count_suite(s, tokenizer, data_dir) for s in spec.suites}
+    lines.append("evaluation work per model (texts / tokens after truncation):")
+    for s in spec.suites:
+        w = work[s.task]
+        lines.append(f"  {s.task:<16} q<={s.max_query_length:<4} p<={s.max_passage_length:<4} "
+                     f"{w.texts:>7,} texts {w.tokens:>10,} tokens")
+    if measure:
+        first = next((c for c in cells if c.kind == "trained"), None)
+        tp = measure_throughput(spec, first, data_dir)
+        per_tok = ", ".join(f"{1 / v:,.0f} tok/s at {k}" for k, v in sorted(tp.seconds_per_token.items()))
+        lines.append(f"throughput ({'cached' if tp.cached else 'measured now'}, {tp.precision}): "
+                     f"encode {per_tok}; training {tp.train_s_per_step:.2f} s/step")
+        estimates = with_measured(estimate_cells(spec, cells, work, tp), done)
+        lines += _estimate_table(estimates, done)
+    else:
+        lines += [f"  {c.cell_id:<34} {'done' if c.cell_id in done else 'to do'}" for c in cells]
+    return "\n".join(lines)
+
+
+def _estimate_table(estimates: list[CellEstimate], done: dict[str, dict]) -> list[str]:
+    lines = [f"{'cell':<34} {'status':<7} {'train':>9} {'evaluate':>9} {'total':>9}"]
+    for e in estimates:
+        status = "done" if e.cell_id in done else "to do"
+        mark = "" if e.measured else "~"
+        lines.append(f"{e.cell_id:<34} {status:<7} {mark + _hms(e.train_s):>9} {mark + _hms(e.eval_s):>9} "
+                     f"{mark + _hms(e.total_s):>9}")
+    left = sum(e.total_s for e in estimates if e.cell_id not in done)
+    total = sum(e.total_s for e in estimates)
+    trained = [e for e in estimates if e.train_s > 0]
+    per_cell = sum(e.total_s for e in trained) / len(trained) if trained else 0.0
+    lines.append(f"total {_hms(total)} (~ estimated, else measured); left {_hms(left)}; "
+                 f"per trained cell ~{_hms(per_cell)}")
+    return lines
+
+
+def format_status(out: Path) -> str:
+    """Cells done / total, cost so far, ETA from the cells already measured."""
+    import yaml
+
+    layout = ExperimentLayout(out)
+    if not layout.spec_file.is_file():
+        raise UserError(f"{out}: not an experiment folder (no experiment.yaml)")
+    spec = spec_from_dict(yaml.safe_load(layout.spec_file.read_text(encoding="utf-8")), str(layout.spec_file))
+    cells = plan_cells(spec)
+    records = {r.cell_id: r for r in layout.cells()}
+    done = [c for c in cells if c.cell_id in records and records[c.cell_id].status == "done"]
+    lines = [f"{out}: experiment {spec.name}, {len(done)}/{len(cells)} cells done"]
+    spent = 0.0
+    for c in cells:
+        r = records.get(c.cell_id)
+        status = r.status if r else "to do"
+        total = r.timings.get("total_s") if r else None
+        spent += float(total or 0.0)
+        suites = len(layout.results(c.cell_id)) if r else 0
+        lines.append(f"  {c.cell_id:<34} {status:<8} {suites}/{len(c.suites(spec))} suites"
+                     + (f"  {_hms(total)}" if total else ""))
+    trained = [records[c.cell_id].timings.get("total_s", 0.0) for c in done if c.kind == "trained"]
+    left = [c for c in cells if c not in done and c.kind == "trained"]
+    eta = f"; ETA ~{_hms(sum(trained) / len(trained) * len(left))}" if trained and left else ""
+    lines.append(f"spent {_hms(spent)} in finished cells{eta}")
+    unknown = sorted(set(records) - {c.cell_id for c in cells})
+    if unknown:
+        lines.append(f"cells from another config version (ignored): {', '.join(unknown)}")
+    return "\n".join(lines)

@@ -1,1 +1,0 @@
-"""Tiny offline models and fixtures for tests and smoke runs."""

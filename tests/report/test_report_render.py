@@ -1,0 +1,148 @@
+"""`polyret report` on a synthetic experiment folder: HTML content, verdicts, partial grids."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import pytest
+from report_builders import build_experiment, query_ids
+
+from polyret.cli import main
+from polyret.errors import UserError
+from polyret.experiment.layout import read_result
+from polyret.report import write_report
+from polyret.report.analysis import column_values, comparison_rows, main_columns
+from polyret.report.collect import beir_per_query, load_experiment
+from polyret.report.render import build, to_markdown
+
+
+@pytest.fixture(scope="module")
+def better(tmp_path_factory):
+    """hybrid clearly better than cross and mono (+0.08 per query)."""
+    return build_experiment(tmp_path_factory.mktemp("better"), effects={"hybrid": 0.08})
+
+
+def test_html_is_self_contained_with_main_table_question_and_images(better):
+    md, page = write_report(better)
+    text = page.read_text(encoding="utf-8")
+    assert 'id="main-table"' in text and 'id="research-question"' in text
+    assert "Does hybrid beat cross on complex queries?" in text
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(images) >= 6
+    assert not re.search(r'(src|href)="(?!data:)', text)  # nothing external
+    for name in ("forest", "bars-xquad-r", "bars-beir", "pairs-xquad-r", "bias", "alpha", "loss"):
+        assert (better / "plots" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    md_text = md.read_text(encoding="utf-8")
+    assert "](plots/forest.png)" in md_text and "| model |" in md_text
+    # main table: hybrid row, bold best per column; BM25 only on BEIR; references present
+    assert "| hybrid (3 seeds) | **0.680 ± 0.000** |" in md_text
+    assert re.search(r"\| bm25 \| – \| – \| – \| – \| 0\.", md_text)
+    assert "| zero-shot |" in md_text and "Complete grid: 11 of 11" in md_text
+    assert "paper LaBSE hybrid" in md_text and "abc1234" in md_text
+
+
+def test_clearly_better_arm_is_significant_in_the_right_direction(better):
+    rows = comparison_rows(load_experiment(better))
+    primary = [r for r in rows if r.family == "primary"]
+    expected = [("beir/scifact", s) for s in ("all", "long", "multi-part")]
+    assert [(r.task, r.subset) for r in primary] == expected
+    assert all(r.diff > 0.05 and r.significant(0.05) for r in primary)
+    blocks, _ = build(load_experiment(better), plots={})
+    answer = next(b.value for b in blocks if b.kind == "verdict")
+    assert "hybrid scores higher than cross on 3 of 3 cells" in answer
+
+
+def test_subset_rows_use_the_preregistered_query_ids(better):
+    data = load_experiment(better)
+    rows = {(r.comparison, r.subset, r.metric): r for r in comparison_rows(data)}
+    long = rows[("hybrid - cross", "long", "nDCG@10")]
+    assert long.n == 15  # ids q000..q014 of preregistration.json
+    hyb = [beir_per_query(r, "nDCG@10") for r in data.runs("hybrid", "beir-scifact")]
+    crs = [beir_per_query(r, "nDCG@10") for r in data.runs("cross", "beir-scifact")]
+    ids = query_ids(60)[:15]
+    expect = sum(sum(h[q] for h in hyb) / 3 - sum(c[q] for c in crs) / 3 for q in ids) / 15
+    assert long.diff == pytest.approx(expect)
+
+
+def test_identical_arms_say_no_significant_difference(tmp_path):
+    root = build_experiment(tmp_path / "same", shared_noise=True)
+    text = to_markdown(build(load_experiment(root), plots={})[0])
+    assert "**Answer:** No significant difference" in text
+    rows = [r for r in comparison_rows(load_experiment(root)) if r.family == "primary"]
+    assert all(r.p == 1.0 and r.diff == 0 for r in rows)
+
+
+def test_partial_grid_reports_what_is_missing(tmp_path):
+    root = build_experiment(tmp_path / "partial", effects={"hybrid": 0.08}, seeds=(1, 2),
+                            skip=(("hybrid", 2), ("bm25", None)), demo=True)
+    (root / "cells" / "cross-s1-abc" / "results" / "xquad-r.json.gz").unlink()
+    md, page = write_report(root)
+    text = md.read_text(encoding="utf-8")
+    assert "Partial grid: 6 of 8 cells done" in text
+    assert "cell hybrid seed 2: not run" in text and "reference bm25: not run" in text
+    assert "cross-s1-abc: no result for xquad-r" in text
+    assert "DEMO-SCALE RUN" in text and "5 steps, 40 queries" in text
+    assert "| hybrid (1 seeds) |" in text and "| bm25 | – | – | – | – | missing |" in text
+    assert "data:image/png;base64," in page.read_text(encoding="utf-8")
+
+
+def test_plots_are_deterministic(better):
+    from polyret.report.plots import forest, loss_curves, pair_heatmaps
+
+    data = load_experiment(better)
+    rows = comparison_rows(data)
+
+    def draw():
+        return {**forest(rows, "t"), **pair_heatmaps(data), **loss_curves(data)}
+
+    first = draw()
+    assert len(first) == 3 and first == draw()
+
+
+def test_cli_prints_the_html_path(better, capsys):
+    assert main(["report", str(better)]) == 0
+    assert f"report: {better / 'report.html'}" in capsys.readouterr().out
+
+
+def test_not_an_experiment_folder_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no experiment.yaml"):
+        write_report(tmp_path)
+    assert main(["report", str(tmp_path)]) == 2
+
+
+def test_training_curves_survive_a_torn_last_line(better, tmp_path):
+    from polyret.report.plots import read_curve
+
+    source = better / "cells" / "hybrid-s1-abc" / "train" / "metrics.jsonl"
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(source.read_text() + '{"step": 6, "lo', encoding="utf-8")
+    train, val = read_curve(path)
+    assert len(train) == 5 and val == [(5, 0.5)]
+    assert train[0] == (1, json.loads(source.read_text().splitlines()[0])["loss"])
+
+
+@pytest.mark.slow  # a full real dataset (BM25 on SciFact: a few seconds)
+def test_real_bm25_result_subset_rows_match_the_evaluator(tmp_path, shared_data):
+    """A real BEIR result (BM25 on SciFact) as every row: subset means recomputed from the
+    pre-registered ids equal the evaluator's own subset metrics, and equal arms test as equal."""
+    out = tmp_path / "bm25.json"
+    argv = ["evaluate", "--model", "bm25", "--task", "beir/scifact", "--data-dir", str(shared_data)]
+    assert main([*argv, "-o", str(out)]) == 0
+    result = read_result(out)
+    root = build_experiment(tmp_path / "real", seeds=(1,), lareqa=(), n_queries=4)
+    subsets = {name: {"rule": s["description"], "size": s["size"], "query_ids": sorted(s["queries"])}
+               for name, s in result["subsets"].items() if name in ("long", "multi-part")}
+    prereg = {"commit": None, "tasks": {"beir/scifact": {"queries": 300, "subsets": subsets}}}
+    (root / "preregistration.json").write_text(json.dumps(prereg), encoding="utf-8")
+    for path in root.glob("cells/*/results/beir-scifact.json.gz"):
+        path.write_bytes(gzip.compress(json.dumps(result).encode()))
+    data = load_experiment(root)
+    cols = {c.setting: c for c in main_columns(data)}
+    for name in ("long", "multi-part"):
+        value = column_values(data, "hybrid", cols[name])[0]
+        assert value == pytest.approx(result["subsets"][name]["metrics"]["nDCG@10"], abs=1e-6)
+    rows = [r for r in comparison_rows(data) if r.family == "primary"]
+    assert [r.n for r in rows] == [300, subsets["long"]["size"], subsets["multi-part"]["size"]]
+    assert all(r.diff == 0 and r.p == 1.0 for r in rows)

@@ -1,0 +1,147 @@
+"""The experiment runner end to end on a tiny grid: resumable, shardable, nothing recomputed, kill-safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from polyret.experiment.layout import ExperimentLayout
+from polyret.experiment.spec import load_spec
+from polyret.runner.execute import RunOptions, run_experiment
+from polyret.runner.prereg import write_preregistration
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (DATA / "beir" / "nfcorpus").is_dir(), reason="needs ../shared/data"),
+]
+
+
+def tiny_config(folder: Path, steps: int = 6) -> Path:
+    """A two-arm, one-seed grid of the tiny random model; BM25 reference; XQuAD-R slice + NFCorpus."""
+    raw = {
+        "name": "tiny-grid",
+        "demo": True,
+        "demo_note": "test grid",
+        "base_model": "tiny",
+        "seeds": [1],
+        "keep_models": False,
+        "training": {
+            "model": {"max_query_length": 24, "max_passage_length": 48},
+            "data": {"train_data": ["squad-parallel"], "max_items": 160, "val_fraction": 0.1,
+                     "val_batches": 1},
+            "sampling": {"batch_size": 8},
+            "train": {"max_steps": steps, "lr": 1e-3, "warmup_steps": 1, "eval_every": 3, "save_every": 2,
+                      "log_every": 1},
+        },
+        "arms": {"cross": {"strategy": "cross"}, "hybrid": {"strategy": "hybrid", "alpha": 0.5}},
+        "references": ["bm25"],
+        "evaluation": {"precision": "fp32", "suites": [
+            {"task": "xquad-r", "languages": ["en", "de"], "max_queries": 8, "max_query_length": 24,
+             "max_passage_length": 48},
+            {"task": "beir/nfcorpus", "max_queries": 40, "max_query_length": 24, "max_passage_length": 48},
+        ]},
+        "preregistration": {"file": str(folder / "prereg.json"), "subsets": ["long", "multi-part"],
+                            "permutations": 200, "bootstrap": 200,
+                            "comparisons": [{"a": "hybrid", "b": "cross", "primary": True}]},
+    }
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    write_preregistration(load_spec(path), data_dir=str(DATA))
+    return path
+
+
+def numbers(out: Path) -> dict[str, dict]:
+    """Every result's metrics and per-query scores, by cell and suite (timings left out)."""
+    layout = ExperimentLayout(out)
+    return {f"{c}/{slug}": {"metrics": r["metrics"], "per_query": r["per_query"]}
+            for c in layout.cell_ids() for slug, r in layout.results(c).items()}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("grid")
+    config = tiny_config(folder)
+    out = folder / "out"
+    summary = run_experiment(load_spec(config), out, RunOptions(data_dir=str(DATA), progress=False))
+    assert summary.cells_total == 3 and len(summary.cells_done) == 3
+    return config, out
+
+
+def test_grid_writes_cells_results_manifest_and_report(uninterrupted):
+    _, out = uninterrupted
+    layout = ExperimentLayout(out)
+    records = {r.arm: r for r in layout.cells()}
+    assert set(records) == {"bm25", "cross", "hybrid"} and all(r.status == "done" for r in records.values())
+    assert set(layout.results(records["bm25"].cell_id)) == {"beir-nfcorpus"}  # BM25: run-based tasks only
+    for arm in ("cross", "hybrid"):
+        cell = records[arm]
+        assert set(layout.results(cell.cell_id)) == {"xquad-r", "beir-nfcorpus"}
+        train = layout.train_dir(cell.cell_id)
+        assert (train / "metrics.jsonl").is_file() and (train / "train_summary.json").is_file()
+        assert not list(train.glob("*.safetensors")) and not (train / "checkpoints").exists()  # keep_models
+        assert cell.train_summary["steps"] == 6 and cell.timings["train_s"] > 0
+        result = layout.results(cell.cell_id)["beir-nfcorpus"]
+        assert result["experiment"]["suite"]["max_query_length"] == 24
+    manifest = json.loads(layout.manifest_file.read_text(encoding="utf-8"))
+    assert set(manifest["cells"]) == set(layout.cell_ids()) and manifest["machine"]["cpu_model"]
+    assert manifest["versions"]["torch"] and manifest["data_fingerprints"]
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    assert not list(out.rglob(".tmp-*"))
+
+
+def test_rerun_recomputes_nothing(uninterrupted):
+    config, out = uninterrupted
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json.gz")}
+    summary = run_experiment(load_spec(config), out, RunOptions(data_dir=str(DATA), progress=False,
+                                                                report=False))
+    assert summary.cells_done == [] and len(summary.cells_skipped) == 3
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.json.gz")} == before
+
+
+def test_shards_merge_into_the_same_results(uninterrupted, tmp_path):
+    config, out = uninterrupted
+    merged = tmp_path / "sharded"
+    for k in (1, 2):
+        run_experiment(load_spec(config), merged, RunOptions(data_dir=str(DATA), shard=(k, 2), progress=False,
+                                                             report=False))
+    assert numbers(merged) == numbers(out)
+
+
+def _cli(config: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "polyret", "experiment", "run", str(config), "--out", str(out),
+           "--data-dir", str(DATA)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+
+
+def test_sigkill_mid_grid_then_rerun_gives_identical_results(uninterrupted, tmp_path):
+    config, out = uninterrupted
+    killed = tmp_path / "killed"
+    proc = _cli(config, killed)
+    deadline = time.monotonic() + 240
+    # kill once the second trained cell has written a resumable checkpoint: mid-training, mid-grid
+    while time.monotonic() < deadline and proc.poll() is None:
+        steps = sorted(killed.glob("cells/hybrid-*/train/checkpoints/step-*"))
+        if steps:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rerun = _cli(config, killed)
+    _, err = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, err.decode()[-2000:]
+    assert numbers(killed) == numbers(out)
+    hybrid = next(r for r in ExperimentLayout(killed).cells() if r.arm == "hybrid")
+    assert hybrid.train_summary.get("resumed_from")  # training continued from its checkpoint
