@@ -59,6 +59,8 @@ def _worker(rank: int, world: int, init: str, out: str) -> None:
         results[name] = {"loss": t.item() / world, "grads": _grads(model)}
     if rank == 0:
         torch.save(results, out)
+    dist.barrier()  # no rank tears the group down while another still uses it
+    del ddp
     dist.destroy_process_group()
 
 
@@ -147,6 +149,8 @@ def _accum_worker(rank: int, world: int, init: str, out: str) -> None:
         per_micro.append(calls["n"])
     if rank == 0:
         torch.save({"calls": per_micro, "grads": _grads(model)}, out)
+    dist.barrier()  # no rank tears the group down while another still uses it
+    del ddp
     dist.destroy_process_group()
 
 
