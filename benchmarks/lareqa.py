@@ -43,18 +43,18 @@ XQUAD_IDS, XQUAD_CANDIDATES = 1190, 13014
 RESULTS = Path(__file__).resolve().parent / "results" / "lareqa.json"
 
 
-def synthetic_index(scale: float, langs=XQUAD_LANGS):
+def synthetic_index(scale: float, langs=XQUAD_LANGS, ids: int | None = None):
     """The XQuAD-R pool shape times ``scale``: every id in every language; several questions of a
-    language may share a gold sentence (13,090 questions, 13,014 sentences at scale 1)."""
+    language may share a gold sentence (13,090 questions, 13,014 sentences at scale 1). ``ids``
+    caps the question ids (the pool keeps its size: the others are distractors)."""
     from polyret.evaluation.lareqa import LareqaIndex
     from polyret.types import Candidate, LareqaQuestion
 
-    n_ids = max(2, round(XQUAD_IDS * scale))
+    n_ids = max(2, round(XQUAD_IDS * scale)) if ids is None else ids
     n_cands = max(len(langs), round(XQUAD_CANDIDATES * scale))
     per_lang = [n_cands // len(langs) + (i < n_cands % len(langs)) for i in range(len(langs))]
     cands, questions = [], []
     for lang, n in zip(langs, per_lang, strict=True):
-        n = min(n, n_ids)
         cands += [Candidate(f"{lang}:{j}", lang, f"s{j}", "", f"{lang}:p") for j in range(n)]
         questions += [LareqaQuestion(f"q{i}", lang, f"q{i}", f"{lang}:{i % n}") for i in range(n_ids)]
     return LareqaIndex(list(langs), questions, cands)
@@ -97,12 +97,13 @@ def sklearn_reference(q, c, index, rows) -> dict[str, dict[int, float]]:
     return out
 
 
-def compare_scale(scale: float, n_sklearn: int, seed: int = 0, dim: int = 384) -> dict:
+def compare_scale(scale: float, n_sklearn: int, seed: int = 0, dim: int = 384,
+                  ids: int | None = None) -> dict:
     """One side-by-side run at ``scale``; asserts identical values on the sampled queries."""
     from polyret.evaluation.lareqa import lareqa_metrics, query_key
 
     rng = np.random.default_rng(seed)
-    index = synthetic_index(scale)
+    index = synthetic_index(scale, ids=ids)
     q = grid_unit_vectors(len(index.queries), dim, rng)
     c = grid_unit_vectors(len(index.candidates), dim, rng)
     rows = np.sort(rng.choice(len(index.queries), size=min(n_sklearn, len(index.queries)), replace=False))
@@ -189,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=float, nargs="*", default=[1.0, 10.0])
     ap.add_argument("--sklearn-queries", type=int, default=300, help="queries sampled for sklearn")
+    ap.add_argument("--query-ids", type=int, default=None,
+                    help="question ids at scales above 1 (default: scaled like the pool); e.g. 1190 keeps "
+                    "XQuAD-R's 13,090 queries against a 10x pool")
     ap.add_argument("--scaling-sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000, 1_000_000])
     ap.add_argument("--scaling-queries", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -205,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     runs = []
     for scale in args.scales:
-        r = compare_scale(scale, args.sklearn_queries)
+        r = compare_scale(scale, args.sklearn_queries, ids=args.query_ids if scale > 1 else None)
         runs.append(r)
         print(f"scale {scale:g}: {r['queries']:,} queries x {r['candidates']:,} candidates: polyret "
               f"{r['polyret_s']:.2f} s; sklearn {r['sklearn_s_extrapolated']:.1f} s (extrapolated from "

@@ -30,16 +30,100 @@ OUTCOMES = ("clear error", "documented skip", "read, counts checked", "resumed i
             "crash with traceback", "silently wrong", "error without file/line")
 BAD = OUTCOMES[4:]
 NOT_FUZZED = ("fault", "CLI", "BOM")  # groups of hand-written cases; every other group is a fuzzed reader
+# Issue 10's findings, each with the tests that fail before its fix (they run with the suite above and
+# their outcome is reported in the document).
+ITEMS: dict[str, list[str]] = {
+    "1 NaN/inf in training; non-finite embeddings refused": [
+        "tests/training/test_trainer_reliability.py::test_nonfinite_steps_are_skipped_counted_and_logged_as_strict_json",
+        "tests/training/test_trainer_reliability.py::"
+        "test_divergence_stops_with_nonfinite_error_and_keeps_the_last_good_checkpoint",
+        "tests/training/test_trainer_reliability.py::test_absurd_learning_rate_never_saves_a_nonfinite_model",
+        "tests/evaluation/test_evaluate_tasks.py::test_non_finite_embeddings_are_refused",
+        "tests/retrieval/test_retrieval_embed.py::test_embed_of_a_diverged_model_is_refused",
+    ],
+    "2 no code execution on --resume": [
+        "tests/training/test_trainer_reliability.py::test_crafted_checkpoint_is_not_executed",
+        "tests/training/test_trainer_reliability.py::test_checkpoint_state_is_weights_only_and_one_description",
+    ],
+    "3 converted-model cache verified and rebuilt": [
+        "tests/modeling/test_modeling_registry.py::test_same_size_damage_is_caught_cheaply",
+        "tests/reliability/test_faults.py::test_corrupted_converted_model_is_detected_and_rebuilt",
+    ],
+    "4 resume: changed config, finished run, damaged checkpoint": [
+        "tests/training/test_trainer_reliability.py::test_resume_refuses_a_changed_config_unless_allowed",
+        "tests/training/test_trainer_reliability.py::test_resume_of_a_finished_run_returns_its_result_without_training",
+        "tests/training/test_trainer_reliability.py::test_truncated_checkpoint_and_torn_metrics_line_fall_back",
+    ],
+    "5 search/embed outputs atomic and one unit": [
+        "tests/retrieval/test_retrieval_trec.py::test_a_run_cut_short_is_refused",
+        "tests/retrieval/test_retrieval_embed.py::test_embedding_output_is_one_unit",
+        "tests/reliability/test_cli_errors.py::test_full_disk_writing_a_run_file_names_the_file",
+    ],
+    "6 zero-query evaluations; conflicting qrels": [
+        "tests/evaluation/test_evaluate_tasks.py::test_zero_query_evaluations_fail_with_one_line",
+        "tests/data/test_data_beir.py::test_conflicting_duplicate_qrels_rows_are_an_error_naming_both_lines",
+    ],
+    "7 embedding-cache content validated; full cache carries on": [
+        "tests/retrieval/test_retrieval_cache.py::test_shard_with_nan_or_wrong_width_is_removed_and_recomputed",
+        "tests/reliability/test_faults.py::test_full_cache_disk_carries_on_without_the_cache",
+    ],
+    "8 one-line user errors (file and line), no traceback unless -v": [
+        "tests/reliability/test_cli_errors.py",
+        "tests/training/test_trainer_reliability.py::test_full_disk_while_checkpointing_is_one_line_naming_the_path",
+    ],
+    "9 config validation": [
+        "tests/training/test_config.py::test_invalid_values_are_config_errors_naming_the_key",
+        "tests/training/test_config.py::test_empty_file_and_scalar_sections_are_config_errors",
+    ],
+    "10 leftovers of killed writes cleaned": [
+        "tests/reliability/test_atomic_writes.py::test_clean_stale_temporaries_removes_only_old_leftovers",
+        "tests/retrieval/test_retrieval_cache.py::test_opening_a_cache_removes_stale_leftovers_of_killed_writes",
+        "tests/training/test_trainer_reliability.py::"
+        "test_resume_on_an_empty_folder_starts_fresh_and_cleans_stale_temporaries",
+    ],
+}
 
 
-def run_suite(record: Path, pytest_args: list[str]) -> int:
+def run_suite(record: Path, junit: Path, pytest_args: list[str]) -> int:
     env = {**os.environ, "POLYRET_RELIABILITY_RECORD": str(record)}
-    command = [sys.executable, "-m", "pytest", "tests/reliability", "-m", "slow or not slow", "-q",
-               "-p", "no:cacheprovider", *pytest_args]
+    named = sorted({t for tests in ITEMS.values() for t in tests if not t.startswith("tests/reliability/")})
+    command = [sys.executable, "-m", "pytest", "tests/reliability", *named, "-m", "slow or not slow", "-q",
+               "-p", "no:cacheprovider", f"--junitxml={junit}", *pytest_args]
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 
-def render(rows: list[dict], pytest_status: int | None = None) -> str:
+def item_outcomes(junit: Path) -> dict[str, tuple[int, int]]:
+    """Issue item -> (tests passed, tests run), from pytest's JUnit XML."""
+    import xml.etree.ElementTree as ET
+
+    cases = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        path = case.get("classname", "").replace(".", "/") + ".py"
+        failed = any(child.tag in ("failure", "error") for child in case)
+        skipped = any(child.tag == "skipped" for child in case)
+        cases.append((f"{path}::{case.get('name', '')}", failed, skipped))
+    def covers(test: str, case_id: str) -> bool:
+        return case_id.split("[")[0] == test if "::" in test else case_id.startswith(test + "::")
+
+    out = {}
+    for item, tests in ITEMS.items():
+        mine = [(f, sk) for cid, f, sk in cases if any(covers(t, cid) for t in tests)]
+        out[item] = (sum(not f and not sk for f, sk in mine), len(mine))
+    return out
+
+
+def render_items(outcomes: dict[str, tuple[int, int]]) -> list[str]:
+    lines = ["", "## Issue 10 findings and the tests that cover them", "",
+             "| finding | tests | passed / run |", "|---|---|---:|"]
+    for item, tests in ITEMS.items():
+        passed, run = outcomes.get(item, (0, 0))
+        names = "<br>".join(f"`{t.split('::')[-1] if '::' in t else t}`" for t in tests)
+        lines.append(f"| {item} | {names} | {passed} / {run} |")
+    return lines
+
+
+def render(rows: list[dict], pytest_status: int | None = None,
+           items: dict[str, tuple[int, int]] | None = None) -> str:
     """The Markdown document for recorded ``rows`` (``group``, ``case``, ``outcome``, ``n``)."""
     table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     for row in rows:
@@ -82,6 +166,8 @@ def render(rows: list[dict], pytest_status: int | None = None) -> str:
         lines += [f"- {c}: {n} × {o}" for g, c, o, n in bad]
     else:
         lines.append("None: every case ended in the expected records or a clear error.")
+    if items is not None:
+        lines += render_items(items)
     return "\n".join(lines) + "\n"
 
 
@@ -91,22 +177,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DOC, help="the Markdown file to write")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
-    status = None
+    status, items = None, None
     if args.from_json:
         rows = json.loads(args.from_json.read_text(encoding="utf-8"))
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            record = Path(tmp) / "counts.json"
-            status = run_suite(record, args.pytest_args)
+            record, junit = Path(tmp) / "counts.json", Path(tmp) / "junit.xml"
+            status = run_suite(record, junit, args.pytest_args)
             rows = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else []
+            items = item_outcomes(junit) if junit.is_file() else None
     sys.path.insert(0, str(ROOT / "src"))
     from polyret.atomic import write_text
 
-    text = render(rows, status)
+    text = render(rows, status, items)
     write_text(args.output, text)
     sys.stdout.write(f"wrote {args.output} ({len(rows)} rows)\n")
     bad = any(r["outcome"] in BAD and r["n"] for r in rows)
-    return 1 if (status or bad) else 0
+    uncovered = items is not None and any(passed < run or run == 0 for passed, run in items.values())
+    return 1 if (status or bad or uncovered) else 0
 
 
 if __name__ == "__main__":

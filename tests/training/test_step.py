@@ -173,7 +173,7 @@ def test_bucketed_embedding_equals_one_padded_forward():
     ref = [p.grad.clone() for p in model.parameters()]
     ref_emb = model(feats).detach()
     model.zero_grad()
-    emb = embed(model, feats)
+    emb = embed(model, feats, buckets=True)
     torch.testing.assert_close(emb.detach(), ref_emb, atol=1e-5, rtol=1e-4)
     (emb * weights).sum().backward()
     for got, want in zip([p.grad for p in model.parameters()], ref, strict=True):

@@ -109,6 +109,10 @@ def _trimmed(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 MIN_BUCKET_ROWS = 8  # smallest length bucket: smaller matrix products lose more than padding costs
 MAX_BUCKETS = 4
 MIN_BUCKET_SAVING = 0.10  # split a side only when it saves >= 10% of its padded tokens
+# Length buckets are off by default: on a 2-core CPU (benchmarks/train.py, batch 32, q <= 64, p <= 128)
+# they gained nothing in fp32 (0.961x vs 0.957x sentence-transformers) and cost 20 % in bf16
+# (0.84x with, 1.06x without): several small forwards use the bf16 matrix units worse than one.
+BUCKET_BY_LENGTH = False
 
 
 def length_buckets(lengths: torch.Tensor) -> list[torch.Tensor]:
@@ -133,13 +137,16 @@ def _take(features: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, tor
     return _trimmed({k: v[idx] for k, v in features.items()})
 
 
-def embed(model, features: dict[str, torch.Tensor]) -> torch.Tensor:
-    """(N, T) features -> (N, D) embeddings with graph, one forward per length bucket, in input order."""
-    buckets = length_buckets(features["attention_mask"].sum(dim=1))
-    if len(buckets) == 1:
+def embed(model, features: dict[str, torch.Tensor], buckets: bool | None = None) -> torch.Tensor:
+    """(N, T) features -> (N, D) embeddings with graph, in input order: one forward, or one per
+    length bucket when ``buckets`` (default :data:`BUCKET_BY_LENGTH`)."""
+    if not (BUCKET_BY_LENGTH if buckets is None else buckets):
         return model(features)  # (N, D)
-    emb = torch.cat([model(_take(features, idx)) for idx in buckets])  # (N, D), bucket order
-    return emb[torch.argsort(torch.cat(buckets))]  # (N, D), input order
+    groups = length_buckets(features["attention_mask"].sum(dim=1))
+    if len(groups) == 1:
+        return model(features)  # (N, D)
+    emb = torch.cat([model(_take(features, idx)) for idx in groups])  # (N, D), bucket order
+    return emb[torch.argsort(torch.cat(groups))]  # (N, D), input order
 
 
 def _split(emb: torch.Tensor, n_pos: int) -> tuple[torch.Tensor, torch.Tensor | None]:
