@@ -45,3 +45,27 @@ def test_bad_shard(text):
     with pytest.raises(UserError, match="--shard"):
         parse_shard(text)
     assert parse_shard("2/4") == (2, 4) and parse_shard(None) == (1, 1)
+
+
+def test_count_suite_counts_every_text_of_the_real_data():
+    """The plan's workload: every query and candidate / document, tokens after truncation."""
+    from pathlib import Path
+
+    from polyret.experiment.spec import Suite
+    from polyret.runner.estimate import count_suite
+
+    data = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not (data / "beir" / "scifact").is_dir():
+        pytest.skip("needs ../shared/data")
+
+    def tokenizer(texts, add_special_tokens, truncation, max_length):  # one token per word, capped
+        return {"input_ids": [list(range(min(len(t.split()), max_length))) for t in texts]}
+
+    beir = count_suite(Suite("beir/scifact", max_query_length=8, max_passage_length=16), tokenizer, str(data))
+    assert beir.texts == 300 + 5183 and beir.tokens <= 300 * 8 + 5183 * 16
+    from polyret.data.load import load_dataset
+
+    pool = len(load_dataset("xquad-r", str(data), languages=["en", "de"]).candidates)
+    lareqa = count_suite(Suite("xquad-r", languages=["en", "de"], max_passage_length=4), tokenizer, str(data))
+    assert pool > 2000 and lareqa.texts == 2 * 1190 + pool
+    assert lareqa.tokens <= 2 * 1190 * 128 + pool * 4

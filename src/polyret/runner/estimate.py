@@ -63,6 +63,8 @@ def count_suite(suite: Suite, tokenizer, data_dir: str | None) -> SuiteWork:
 
 def _suite_texts(suite: Suite, data_dir: str | None) -> tuple[list[str], list[str]]:
     from polyret.data.load import load_dataset
+    from polyret.evaluation.lareqa import candidate_text
+    from polyret.retrieval.text import document_text
 
     if suite.is_lareqa:
         data = load_dataset(suite.task, data_dir, languages=suite.languages)
@@ -71,10 +73,10 @@ def _suite_texts(suite: Suite, data_dir: str | None) -> tuple[list[str], list[st
             ids = {q.question_id for lang in data.languages for q in data.questions[lang]}
             per = len(qs) / max(len(ids), 1)
             qs = qs[: int(suite.max_queries * per)]
-        cands = [c.text for c in data.candidates]
+        cands = [candidate_text(c, suite.candidate_text) for c in data.candidates]
         return qs, cands
     data = load_dataset(suite.task, data_dir)
-    docs = [f"{d.title} {d.text}".strip() for d in data.corpus.values()]
+    docs = [document_text(d) for d in data.corpus.values()]
     qs = [data.queries[q].text for q in data.qrels if q in data.queries]
     return qs[: suite.max_queries] if suite.max_queries else qs, docs
 
