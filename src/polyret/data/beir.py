@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from polyret.data.errors import DataFormatError, DataWarning
-from polyret.data.io import iter_jsonl, iter_rows, optional_str, parse_int, require_id, require_str
+from polyret.data.io import (
+    QrelsBuilder,
+    iter_jsonl,
+    iter_rows,
+    optional_str,
+    parse_int,
+    require_id,
+    require_str,
+)
 from polyret.types import Corpus, Document, Qrels, Queries, Query
 
 QRELS_HEADER = ("query-id", "corpus-id", "score")
@@ -80,10 +88,7 @@ def read_qrels_tsv(path: str | Path) -> tuple[Qrels, dict[str, int]]:
     Returns the qrels and, per query id, the line of its first row (for error messages).
     """
     path = Path(path)
-    qrels: Qrels = {}
-    first_line: dict[str, int] = {}
-    seen: dict[tuple[str, str], int] = {}  # (query, document) -> line of its first row
-    repeated = 0
+    builder = QrelsBuilder(path)
     first = True
     for line, row in iter_rows(path):
         cells = [c.strip() for c in row]
@@ -98,23 +103,8 @@ def read_qrels_tsv(path: str | Path) -> tuple[Qrels, dict[str, int]]:
         qid, doc_id, score = cells
         if not qid or not doc_id:
             raise DataFormatError(path, line, "empty query or document id")
-        value = parse_int(score, path, line, "score")
-        docs = qrels.setdefault(qid, {})
-        if doc_id in docs:
-            if docs[doc_id] != value:
-                raise DataFormatError(
-                    path, line, f"({qid}, {doc_id}) judged twice: {docs[doc_id]} on line "
-                    f"{seen[(qid, doc_id)]} and {value} on line {line}",
-                )
-            repeated += 1
-            continue
-        docs[doc_id] = value
-        seen[(qid, doc_id)] = line
-        first_line.setdefault(qid, line)
-    if repeated:
-        message = f"{path}: collapsed {repeated} repeated identical qrels rows"
-        warnings.warn(message, DataWarning, stacklevel=2)
-    return qrels, first_line
+        builder.add(qid, doc_id, parse_int(score, path, line, "score"), line)
+    return builder.result()
 
 
 def _is_number(text: str) -> bool:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import gzip
 import json
 import unicodedata
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from polyret.data.errors import DataFormatError
+from polyret.data.errors import DataFormatError, DataWarning
 
 BOM = b"\xef\xbb\xbf"
 _GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
@@ -174,3 +175,33 @@ def parse_int(value: str, path: Path, line: int, what: str) -> int:
         if f is not None and f.is_integer():
             return int(f)
         raise DataFormatError(path, line, f"{what} must be an integer, got {value!r}") from None
+
+
+class QrelsBuilder:
+    """Collects judgements row by row: an identical repeated row is collapsed and counted (one warning
+    at the end), a conflicting one is a DataFormatError naming both lines."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.qrels: dict[str, dict[str, int]] = {}
+        self.first_line: dict[str, int] = {}  # query -> line of its first row
+        self._seen: dict[tuple[str, str], int] = {}
+        self.repeated = 0
+
+    def add(self, qid: str, doc_id: str, value: int, line: int) -> None:
+        docs = self.qrels.setdefault(qid, {})
+        if doc_id in docs:
+            if docs[doc_id] != value:
+                raise DataFormatError(self.path, line, f"({qid}, {doc_id}) judged twice: {docs[doc_id]} on "
+                                      f"line {self._seen[(qid, doc_id)]} and {value} on line {line}")
+            self.repeated += 1
+            return
+        docs[doc_id] = value
+        self._seen[(qid, doc_id)] = line
+        self.first_line.setdefault(qid, line)
+
+    def result(self) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        if self.repeated:
+            message = f"{self.path}: collapsed {self.repeated} repeated identical qrels rows"
+            warnings.warn(message, DataWarning, stacklevel=3)
+        return self.qrels, self.first_line

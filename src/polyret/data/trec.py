@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
-from polyret.data.errors import DataFormatError, DataWarning
-from polyret.data.io import iter_rows, parse_int
+from polyret.data.errors import DataFormatError
+from polyret.data.io import QrelsBuilder, iter_rows, parse_int
 from polyret.types import Qrels, Queries, Query
 
 
@@ -43,28 +42,10 @@ def read_trec_qrels_lines(path: str | Path) -> tuple[Qrels, dict[str, int]]:
     An identical repeated row is collapsed and counted in one :class:`DataWarning`.
     """
     path = Path(path)
-    qrels: Qrels = {}
-    first_line: dict[str, int] = {}
-    seen: dict[tuple[str, str], int] = {}
-    repeated = 0
+    builder = QrelsBuilder(path)
     for line, row in iter_rows(path, None):
         if len(row) != 4:
             raise DataFormatError(path, line, f"expected 4 fields 'qid iter docid relevance', got {len(row)}")
         qid, _, doc_id, rel = row
-        value = parse_int(rel, path, line, "relevance")
-        docs = qrels.setdefault(qid, {})
-        if doc_id in docs:
-            if docs[doc_id] != value:
-                raise DataFormatError(
-                    path, line, f"({qid}, {doc_id}) judged twice: {docs[doc_id]} on line "
-                    f"{seen[(qid, doc_id)]} and {value} on line {line}",
-                )
-            repeated += 1
-            continue
-        docs[doc_id] = value
-        seen[(qid, doc_id)] = line
-        first_line.setdefault(qid, line)
-    if repeated:
-        message = f"{path}: collapsed {repeated} repeated identical qrels rows"
-        warnings.warn(message, DataWarning, stacklevel=2)
-    return qrels, first_line
+        builder.add(qid, doc_id, parse_int(rel, path, line, "relevance"), line)
+    return builder.result()

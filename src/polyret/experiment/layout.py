@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 from polyret.atomic import atomic_write, write_json
 from polyret.errors import UserError
+from polyret.evaluation.results import json_safe
 
 RESULT_SUFFIX = ".json.gz"
 PER_QUERY_DIGITS = 6  # per-query scores are rounded: compact, and far below any reported difference
@@ -115,7 +115,7 @@ class ExperimentLayout:
         return CellRecord.from_dict(_read_json(path), str(path))
 
     def write_cell(self, record: CellRecord) -> Path:
-        return write_json(self.cell_file(record.cell_id), _finite(record.to_dict()))
+        return write_json(self.cell_file(record.cell_id), json_safe(record.to_dict()))
 
     def cells(self) -> Iterator[CellRecord]:
         for cell_id in self.cell_ids():
@@ -139,19 +139,6 @@ def _read_json(path: Path) -> Any:
         raise UserError(f"{path}: damaged JSON ({exc})") from None
 
 
-def _finite(obj: Any) -> Any:
-    """NaN/inf -> None; numpy scalars -> Python (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, str | bytes):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def _compact(obj: Any, inside: bool = False) -> Any:
     """Round the floats under every ``per_query`` key to :data:`PER_QUERY_DIGITS` digits."""
     if isinstance(obj, dict):
@@ -165,7 +152,7 @@ def _compact(obj: Any, inside: bool = False) -> Any:
 
 def write_result(path: str | Path, result: dict[str, Any]) -> Path:
     """Write one evaluation result (an ``EvalResult.to_dict()``) as gzip JSON, atomically."""
-    data = json.dumps(_compact(_finite(result)), ensure_ascii=False, allow_nan=False,
+    data = json.dumps(_compact(json_safe(result)), ensure_ascii=False, allow_nan=False,
                       separators=(",", ":")).encode()
     with atomic_write(path, "wb") as handle:
         handle.write(gzip.compress(data, compresslevel=6, mtime=0))
