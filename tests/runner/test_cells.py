@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.runner.test_spec import minimal
+from test_spec import minimal  # a sibling module: pytest puts this folder on sys.path
 
 from polyret.errors import UserError
 from polyret.experiment.spec import spec_from_dict
