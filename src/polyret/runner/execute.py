@@ -71,9 +71,7 @@ def prepare_folder(spec: ExperimentSpec, out: Path) -> ExperimentLayout:
         try:
             before = spec_from_dict(yaml.safe_load(layout.spec_file.read_text(encoding="utf-8")),
                                     str(layout.spec_file))
-        except UserError:
-            raise
-        except Exception as exc:  # a damaged file: say so rather than overwrite it
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # damaged: say so, don't overwrite
             raise UserError(f"{layout.spec_file}: cannot be read ({exc}); use another --out") from None
         old = before.to_dict()
         if old["name"] != resolved["name"]:
