@@ -145,3 +145,54 @@ def test_sigkill_mid_grid_then_rerun_gives_identical_results(uninterrupted, tmp_
     assert numbers(killed) == numbers(out)
     hybrid = next(r for r in ExperimentLayout(killed).cells() if r.arm == "hybrid")
     assert hybrid.train_summary.get("resumed_from")  # training continued from its checkpoint
+
+
+def _sweep_config(config: Path, folder: Path, nfcorpus_queries: int = 40) -> Path:
+    """The tiny grid as a second experiment: one arm named differently that trains exactly like the
+    grid's ``hybrid`` (same config hash), BM25 reference; NFCorpus with ``nfcorpus_queries``."""
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw["name"] = "tiny-sweep"
+    raw["arms"] = {"alpha-0.50": {"strategy": "hybrid", "alpha": 0.5}}
+    raw["evaluation"]["suites"][1]["max_queries"] = nfcorpus_queries
+    raw["preregistration"]["comparisons"] = []
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_reuse_from_copies_identical_cells_without_computing(uninterrupted, tmp_path):
+    config, out = uninterrupted
+    sweep = tmp_path / "sweep"
+    summary = run_experiment(load_spec(_sweep_config(config, tmp_path)), sweep,
+                             RunOptions(data_dir=str(DATA), progress=False, reuse_from=(out,)))
+    assert summary.cells_done == [] and len(summary.cells_skipped) == 2  # nothing trained or evaluated
+    source, copy = ExperimentLayout(out), ExperimentLayout(sweep)
+    hybrid = next(r for r in source.cells() if r.arm == "hybrid")
+    alpha = next(r for r in copy.cells() if r.arm == "alpha-0.50")
+    assert alpha.cell_id.rsplit("-", 1)[1] == hybrid.cell_id.rsplit("-", 1)[1]
+    assert alpha.reused_from["cell_id"] == hybrid.cell_id and alpha.status == "done"
+    assert alpha.train_summary == hybrid.train_summary
+    for slug, result in copy.results(alpha.cell_id).items():
+        original = source.results(hybrid.cell_id)[slug]
+        assert result["metrics"] == original["metrics"] and result["per_query"] == original["per_query"]
+        assert (result["experiment"]["cell_id"], result["experiment"]["arm"]) == (alpha.cell_id, "alpha-0.50")
+    assert (sweep / "report.md").is_file()
+
+
+def test_reuse_from_skips_results_of_other_suite_settings(uninterrupted, tmp_path):
+    config, out = uninterrupted
+    sweep = tmp_path / "sweep"
+    summary = run_experiment(load_spec(_sweep_config(config, tmp_path, nfcorpus_queries=30)), sweep,
+                             RunOptions(data_dir=str(DATA), progress=False, report=False, reuse_from=(out,)))
+    copy = ExperimentLayout(sweep)
+    alpha = next(r for r in copy.cells() if r.arm == "alpha-0.50")
+    assert alpha.reused_from["results"] == ["xquad-r"]  # NFCorpus settings differ: evaluated here
+    assert alpha.cell_id in summary.cells_done and alpha.status == "done"
+    nfcorpus = copy.results(alpha.cell_id)["beir-nfcorpus"]
+    assert nfcorpus["experiment"]["suite"]["max_queries"] == 30
+    assert "reused_from" not in nfcorpus["experiment"]
+    # the weights had been deleted (keep_models: false): the cell was trained again, to the same model
+    hybrid = next(r for r in ExperimentLayout(out).cells() if r.arm == "hybrid")
+    assert copy.results(alpha.cell_id)["xquad-r"]["metrics"] == ExperimentLayout(out).results(
+        hybrid.cell_id)["xquad-r"]["metrics"]
+    assert alpha.train_summary["steps"] == hybrid.train_summary["steps"]

@@ -37,6 +37,10 @@ def register(subparsers) -> None:
     run.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     run.add_argument("--max-cells", type=int, default=None,
                      help="stop after finishing this many cells (the next run continues)")
+    run.add_argument("--reuse-from", action="append", default=[], metavar="DIR",
+                     help="another experiment folder: a cell there with the same training config (same "
+                          "hash) or the same reference is copied, with its results for identical suite "
+                          "settings, instead of computed again (repeatable)")
     run.set_defaults(func=run_cmd)
 
     plan = sub.add_parser("plan", help="list the cells, what is done, and the estimated time on this machine")
@@ -59,6 +63,18 @@ def register(subparsers) -> None:
     pre.set_defaults(func=preregister_cmd)
 
 
+def _folders(paths: list[str]) -> list[Path]:
+    """``--reuse-from`` folders, each checked to be an experiment folder."""
+    from polyret.errors import UserError
+
+    out = []
+    for path in paths:
+        if not (Path(path) / "cells").is_dir():
+            raise UserError(f"--reuse-from {path}: not an experiment folder (no cells/ inside)")
+        out.append(Path(path))
+    return out
+
+
 def run_cmd(args) -> int:
     from polyret.experiment.spec import load_spec
     from polyret.runner.cells import parse_shard
@@ -66,7 +82,7 @@ def run_cmd(args) -> int:
 
     spec = load_spec(args.config)
     options = RunOptions(data_dir=args.data_dir, shard=parse_shard(args.shard), report=not args.no_report,
-                         stop_after=args.max_cells)
+                         stop_after=args.max_cells, reuse_from=tuple(_folders(args.reuse_from)))
     summary = run_experiment(spec, Path(args.out), options)
     _out(f"{len(summary.cells_done)} cell(s) run, {len(summary.cells_skipped)} already done, "
          f"{summary.cells_total} in the grid; {summary.seconds:.0f} s")

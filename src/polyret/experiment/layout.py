@@ -50,6 +50,7 @@ class CellRecord:
     timings: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
     code: dict[str, Any] = field(default_factory=dict)  # polyret commit (and local changes) that ran it
+    reused_from: dict[str, Any] | None = None  # {experiment, cell_id, results} when copied (--reuse-from)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,6 +30,7 @@ from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict, stabl
 from polyret.runner.cells import BM25_REFERENCE, CellPlan, plan_cells, shard_cells
 from polyret.runner.prereg import load_preregistration
 from polyret.runner.provenance import code_commit, versions
+from polyret.runner.reuse import reuse_cell
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class RunOptions:
     report: bool = True
     progress: bool = True
     stop_after: int | None = None  # cells to finish in this call (None: all of the shard)
+    reuse_from: tuple[Path, ...] = ()  # other experiment folders whose identical cells are copied
 
 
 @dataclass
@@ -142,7 +144,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
 
 def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, options: RunOptions) -> bool:
     """Train (if needed) and evaluate one cell; ``False`` when everything was already done."""
-    record = _load_or_new_record(layout, cell)
+    record = _load_or_new_record(layout, spec, cell, options)
     todo = [s for s in cell.suites(spec) if not _has_result(layout, cell.cell_id, s, spec.precision)]
     if record.status == "done" and not todo:
         log.info("%s: done, skipped", cell.cell_id)
@@ -169,9 +171,14 @@ def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, opt
     return True
 
 
-def _load_or_new_record(layout: ExperimentLayout, cell: CellPlan) -> CellRecord:
+def _load_or_new_record(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan,
+                        options: RunOptions) -> CellRecord:
     if layout.cell_file(cell.cell_id).is_file():
         return layout.read_cell(cell.cell_id)
+    if options.reuse_from:
+        reused = reuse_cell(layout, spec, cell, list(options.reuse_from), suite_key)
+        if reused is not None:
+            return reused
     record = CellRecord(cell.cell_id, cell.arm, cell.kind, cell.seed, cell.strategy, cell.alpha,
                         config=cell.config)
     layout.write_cell(record)
