@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 uptime
-$PY benchmarks/search.py --sizes 10000 100000 1000000 --rounds 2 --output benchmarks/results/search.json
+$PY benchmarks/search.py --sizes 10000 100000 1000000 --rounds 3 --output benchmarks/results/search.json
 $PY benchmarks/scaling.py --sizes 1000 10000 100000 1000000 --output benchmarks/results/scaling.json
 $PY benchmarks/lareqa.py --scales 1 10 --query-ids 1190 --sklearn-queries 200 --output benchmarks/results/lareqa.json
 $PY benchmarks/encode.py --n 1500 --rounds 2 --output benchmarks/results/encode.json
