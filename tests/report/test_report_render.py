@@ -146,3 +146,20 @@ def test_real_bm25_result_subset_rows_match_the_evaluator(tmp_path, shared_data)
     rows = [r for r in comparison_rows(data) if r.family == "primary"]
     assert [r.n for r in rows] == [300, subsets["long"]["size"], subsets["multi-part"]["size"]]
     assert all(r.diff == 0 and r.p == 1.0 for r in rows)
+
+
+def test_analysts_notes_and_copied_cells_are_shown(tmp_path):
+    root = build_experiment(tmp_path / "notes", effects={"hybrid": 0.08})
+    notes = "ArguAna: truncation explains it.\n\nSecond <paragraph>.\n"
+    (root / "notes.md").write_text(notes, encoding="utf-8")
+    cell = json.loads((root / "cells" / "cross-s1-abc" / "cell.json").read_text(encoding="utf-8"))
+    cell["reused_from"] = {"experiment": "other", "cell_id": "hybrid-s1-xyz", "results": ["xquad-r"]}
+    (root / "cells" / "cross-s1-abc" / "cell.json").write_text(json.dumps(cell), encoding="utf-8")
+    md, page = write_report(root)
+    text = md.read_text(encoding="utf-8")
+    assert "## Notes" in text and "ArguAna: truncation explains it." in text
+    assert "Second <paragraph>." in text
+    assert "(copied from hybrid-s1-xyz)" in text
+    assert "Second &lt;paragraph&gt;." in page.read_text(encoding="utf-8")  # escaped in HTML
+    (root / "notes.md").unlink()
+    assert "## Notes" not in write_report(root)[0].read_text(encoding="utf-8")

@@ -55,6 +55,7 @@ def build(data: ExperimentData, plots: dict[str, bytes] | None = None
     paper, checks = tables.paper_table(data)
     out += [Block("h2", "The paper's comparison"), Block("list", checks), Block("table", paper)]
     out += [Block("h2", "Zero-shot vs published"), Block("table", tables.zero_shot_table(data))]
+    out += _notes_section(data)
     out += _plots_section(data, plots)
     out += _prereg_section(data)
     out += _setup_section(data)
@@ -170,6 +171,20 @@ def _prereg_section(data) -> list[Block]:
     if pre.hypotheses:
         out.append(Block("list", list(pre.hypotheses)))
     return out + [Block("table", tables.prereg_table(data))]
+
+
+NOTES_FILE = "notes.md"  # the analysts' own notes in an experiment folder, shown as written
+
+
+def _notes_section(data) -> list[Block]:
+    """``notes.md`` of the experiment folder (paragraphs separated by blank lines), if there is one:
+    what the analysts found out beyond the generated numbers (e.g. why a zero-shot figure differs)."""
+    path = data.root / NOTES_FILE
+    if not path.is_file():
+        return []
+    paragraphs = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    return [Block("h2", "Notes"), Block("p", f"Written by the analysts ({NOTES_FILE}), not generated."),
+            *(Block("p", p) for p in paragraphs)]
 
 
 def _setup_section(data) -> list[Block]:

@@ -228,7 +228,8 @@ def cost_table(data: ExperimentData) -> Table:
         tot = float(t.get("total_s") or train + ev_s)
         for i, v in enumerate((train, ev_s, tot)):
             total[i] += v
-        rows.append([cell.cell_id, cell.arm, NA if cell.seed is None else str(cell.seed), cell.status,
+        status = cell.status + (f" (copied from {cell.reused_from['cell_id']})" if cell.reused_from else "")
+        rows.append([cell.cell_id, cell.arm, NA if cell.seed is None else str(cell.seed), status,
                      f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}"])
     rows.append(["whole grid", "", "", f"{len(data.all_cells)} cells", *(f"{v:.0f}" for v in total)])
     return Table("Cost per cell (seconds)", ["cell", "arm", "seed", "status", "train", "evaluation", "total"],
