@@ -93,23 +93,6 @@ def test_bf16_engine_ranks_like_float64_brute_force(maker, keep, monkeypatch):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_bf16_engine_equals_torch_engine_with_ties_orders_and_exclusions(seed):
-    """Integer scores (exact in every precision): ties everywhere, straddling the cut."""
-    rng = np.random.default_rng(seed)
-    n_q, n_d = 23, 300
-    q = rng.integers(0, 3, (n_q, 4)).astype(np.float32)
-    d = rng.integers(0, 3, (n_d, 4)).astype(np.float32)
-    order = rng.permutation(n_d) if seed % 2 else None
-    exclude = {r: set(rng.choice(n_d, size=int(rng.integers(0, 5)), replace=False).tolist())
-               for r in range(0, n_q, 3)}
-    for k in (1, 7, 40, n_d - 10):
-        ref = topk_indices(q, d, k, doc_chunk=37, exclude=exclude, doc_order=order, engine="torch")
-        got = topk_indices(q, d, k, doc_chunk=37, exclude=exclude, doc_order=order, engine="bf16")
-        np.testing.assert_array_equal(got[1], ref[1])
-        np.testing.assert_array_equal(got[0], ref[0])
-
-
 def test_exact_search_bf16_ties_by_doc_id_and_exclusions():
     rng = np.random.default_rng(5)
     q, d = _unit(rng, 25, 32), _unit(rng, 3000, 32)

@@ -101,9 +101,11 @@ def test_unknown_faiss_kind():
         FaissIndex(4, kind="lsh")
 
 
+@pytest.mark.parametrize("engine", ["faiss", "bf16"])
 @pytest.mark.parametrize("seed", range(6))
-def test_faiss_engine_equals_torch_engine_with_many_ties_orders_and_exclusions(seed):
-    """Scores from a few integer levels: ties everywhere, also straddling the cut."""
+def test_faiss_engine_equals_torch_engine_with_many_ties_orders_and_exclusions(seed, engine):
+    """Scores from a few integer levels (exact in every precision): ties everywhere, also straddling
+    the cut; the FAISS candidates and the certified bf16 ones (with its FAISS fallback rows)."""
     rng = np.random.default_rng(seed)
     n_q, n_d = 23, 300
     q = rng.integers(0, 3, (n_q, 4)).astype(np.float32)
@@ -113,7 +115,7 @@ def test_faiss_engine_equals_torch_engine_with_many_ties_orders_and_exclusions(s
                for r in range(0, n_q, 3)}
     for k in (1, 7, 40, n_d):
         ref = topk_indices(q, d, k, doc_chunk=37, exclude=exclude, doc_order=order, engine="torch")
-        got = topk_indices(q, d, k, doc_chunk=37, exclude=exclude, doc_order=order, engine="faiss")
+        got = topk_indices(q, d, k, doc_chunk=37, exclude=exclude, doc_order=order, engine=engine)
         np.testing.assert_array_equal(got[1], ref[1])
         np.testing.assert_array_equal(got[0], ref[0])
 
