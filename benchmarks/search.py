@@ -6,7 +6,7 @@ Synthetic L2-normalised vectors (dim 384, seeded), ``--queries`` queries, top-``
 - FAISS: ``IndexFlatIP.add`` (a copy of the corpus) and ``search``, reported apart;
 - polyret ``topk_indices`` (index ties) and ``exact_search`` (the public call: doc ids, ties by id)
   with the default engine (``auto``: the certified bf16 prefilter where this CPU's bf16 matrix
-  products are measured fast and the corpus has >= 32,768 vectors, else FAISS's kernel), and
+  products are measured fast and the corpus has >= 65,536 vectors, else FAISS's kernel), and
   ``exact_search(engine="faiss")`` (FAISS's fp32 kernel without building an index, ties re-ranked).
 
 Lists are compared with FAISS's; rows that differ are checked against a float64 brute force

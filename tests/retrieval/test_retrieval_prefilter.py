@@ -76,9 +76,12 @@ def test_undecided_rows_are_reported_when_a_block_cuts_inside_the_band(monkeypat
     assert len(undecided) > 0
 
 
-@pytest.mark.parametrize("maker,keep", [("random", 32), ("near_ties", 300), ("near_ties", 4)])
+@pytest.mark.parametrize("maker,keep", [("random", 32), ("near_ties", 300), ("near_ties", 40),
+                                        ("near_ties", 4)])
 def test_bf16_engine_ranks_like_float64_brute_force(maker, keep, monkeypatch):
-    monkeypatch.setattr(prefilter, "MIN_KEEP", keep)  # near ties, keep 4: every row takes the fallback
+    """keep 40: the first pass leaves rows undecided, the second (8x keep) certifies them; keep 4:
+    both passes leave them undecided and they take the FAISS fallback."""
+    monkeypatch.setattr(prefilter, "MIN_KEEP", keep)
     rng = np.random.default_rng(3)
     q, d = (_unit(rng, 30, 48), _unit(rng, 4000, 48)) if maker == "random" else _near_ties(rng, dim=48)
     for k in (1, 10, 50):

@@ -66,12 +66,13 @@ def _exact_scores(query_emb: np.ndarray, doc_emb: np.ndarray, counts: np.ndarray
 
 
 def bf16_candidates(query_emb: np.ndarray, doc_emb: np.ndarray, need: np.ndarray, doc_chunk: int = 32768,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    keep: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exactly scored candidates of every query's top-``need[row]`` (see the module docstring).
 
     Args:
         query_emb: (Q, D) float32; doc_emb: (N, D) float32, C-contiguous.
         need: (Q,) int, per query k plus the number of documents excluded for it.
+        keep: best bf16 scores kept per (query, block) (default: ``MIN_KEEP`` or ``need``).
 
     Returns:
         scores (Q, C) float64 (-inf padding), doc rows (Q, C) int64, and the rows that could not be
@@ -79,7 +80,7 @@ def bf16_candidates(query_emb: np.ndarray, doc_emb: np.ndarray, need: np.ndarray
         certified row holds every document whose exact score can reach its top-``need``.
     """
     n_q, dim = query_emb.shape
-    keep = max(MIN_KEEP, int(need.max()))
+    keep = max(keep or MIN_KEEP, int(need.max()))
     q = torch.from_numpy(np.ascontiguousarray(query_emb, dtype=np.float32))
     with torch.inference_mode():
         a, rows, lowest, max_norm = _block_candidates(q.to(torch.bfloat16), doc_emb, keep, doc_chunk)

@@ -166,28 +166,43 @@ def _faiss_knn(xq: np.ndarray, xb: np.ndarray, kk: int) -> tuple[np.ndarray, np.
         return faiss.knn(xq, xb, kk, metric=faiss.METRIC_INNER_PRODUCT)
 
 
+def _put_rows(s: np.ndarray, i: np.ndarray, rows: np.ndarray, s_new: np.ndarray, i_new: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """``s``/``i`` (Q, C) with ``rows`` replaced by (R, C') ``s_new``/``i_new``, widened to
+    max(C, C') with -inf / 0 padding."""
+    width = max(s.shape[1], s_new.shape[1])
+
+    def widen(x: np.ndarray, fill) -> np.ndarray:
+        return np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=fill)
+
+    s, i = widen(s, -np.inf), widen(i, 0)
+    s[rows], i[rows] = widen(s_new, -np.inf), widen(i_new, 0)
+    return s, i
+
+
 def _bf16_rows(xq: np.ndarray, xb: np.ndarray, need: np.ndarray, kk: int,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Certified bf16 candidates, FAISS's for the rows the bound cannot certify: (Qc, C) float64
     scores (-inf padding), (Qc, C) doc rows, and (Qc,) the lowest FAISS candidate score per row
     (NaN for certified rows: their candidates hold every document that can reach the top-k)."""
-    from polyret.retrieval.prefilter import bf16_candidates
+    from polyret.retrieval.prefilter import MIN_KEEP, bf16_candidates
 
     s, i, undecided = bf16_candidates(xq, xb, need)
+    if len(undecided):  # a block cut inside the band: once more for those rows, keeping 8x as many
+        s2, i2, still = bf16_candidates(np.ascontiguousarray(xq[undecided]), xb, need[undecided],
+                                        keep=8 * MIN_KEEP)
+        s, i = _put_rows(s, i, undecided, s2, i2)
+        undecided = undecided[still]
     last = np.full(len(xq), np.nan)
     if len(undecided):
         fs, fi = _faiss_knn(np.ascontiguousarray(xq[undecided]), xb, kk)
-        width = max(s.shape[1], kk)
-        s = np.pad(s, ((0, 0), (0, width - s.shape[1])), constant_values=-np.inf)
-        i = np.pad(i, ((0, 0), (0, width - i.shape[1])))
-        s[undecided], i[undecided] = -np.inf, 0
-        s[undecided, :kk], i[undecided, :kk] = fs, fi
+        s, i = _put_rows(s, i, undecided, fs.astype(np.float64), fi)
         last[undecided] = fs[:, -1]
     return s, i, last
 
 
 ENGINES = ("auto", "faiss", "bf16", "torch")
-BF16_MIN_DOCS = 32768  # below this the bf16 scan does not pay for its extra passes
+BF16_MIN_DOCS = 65536  # below this the bf16 scan does not pay for its extra passes (measured)
 BF16_MAX_EXCLUDED = 64  # more excluded docs per query than this: FAISS candidates
 
 
