@@ -67,7 +67,8 @@ def one_size(queries: np.ndarray, docs: np.ndarray, k: int, rounds: int) -> dict
         times["polyret_exact_faiss_engine"].append(time.perf_counter() - t0)
     median = {name: float(np.median(v)) for name, v in times.items()}
     run_idx = np.array([[int(d[1:]) for d in run[q]] for q in qids])
-    return {"docs": len(docs), "engine": engine_used(len(docs)), "seconds": times, "median_seconds": median,
+    return {"docs": len(docs), "engine": engine_used(len(docs), k), "seconds": times,
+            "median_seconds": median,
             "speed_vs_faiss_search": {"topk_indices": median["faiss_search"] / median["polyret_topk"],
                                       "exact_search": median["faiss_search"] / median["polyret_exact"],
                                       "exact_search_faiss_engine": median["faiss_search"]
@@ -80,10 +81,10 @@ def one_size(queries: np.ndarray, docs: np.ndarray, k: int, rounds: int) -> dict
             "max_score_diff": float(np.abs(f_scores - p_scores).max())}
 
 
-def engine_used(n_docs: int) -> str:
+def engine_used(n_docs: int, k: int) -> str:
     from polyret.retrieval.search import _use_bf16
 
-    return "bf16 prefilter" if _use_bf16("auto", n_docs, None) else "faiss"
+    return "bf16 prefilter" if _use_bf16("auto", n_docs, None, k) else "faiss"
 
 
 def exact_rows(queries: np.ndarray, docs: np.ndarray, faiss_idx: np.ndarray, polyret_idx: np.ndarray) -> dict:

@@ -203,6 +203,7 @@ def _bf16_rows(xq: np.ndarray, xb: np.ndarray, need: np.ndarray, kk: int,
 
 ENGINES = ("auto", "faiss", "bf16", "torch")
 BF16_MIN_DOCS = 65536  # below this the bf16 scan does not pay for its extra passes (measured)
+BF16_DOCS_PER_K = 2048  # and not below 2,048 docs per result: re-scoring grows with k (top-100 at 100k lost)
 BF16_MAX_EXCLUDED = 64  # more excluded docs per query than this: FAISS candidates
 
 
@@ -212,12 +213,12 @@ def _use_faiss(engine: str, device, doc_emb) -> bool:
                                            and not isinstance(doc_emb, torch.Tensor) and _faiss_available())
 
 
-def _use_bf16(engine: str, n_d: int, exclude: dict | None) -> bool:
+def _use_bf16(engine: str, n_d: int, exclude: dict | None, k: int = 10) -> bool:
     """The certified bf16 prefilter: forced by ``engine="bf16"``; with ``auto`` on a large corpus
     where bf16 matrix products are measured fast (:func:`polyret.hardware.resolve_precision`)."""
     if engine == "bf16":
         return True
-    if engine != "auto" or n_d < BF16_MIN_DOCS:
+    if engine != "auto" or n_d < max(BF16_MIN_DOCS, BF16_DOCS_PER_K * k):
         return False
     if exclude and max(len(v) for v in exclude.values()) > BF16_MAX_EXCLUDED:
         return False
@@ -250,8 +251,8 @@ def topk_indices(
             materialised) and indices refer to that order.
         engine: ``faiss`` (CPU: FAISS's fp32 kernel), ``bf16`` (CPU: the certified bf16 prefilter,
             exact float64 re-scoring), ``torch``, or ``auto`` (on CPU with FAISS installed: ``bf16``
-            for corpora of at least :data:`BF16_MIN_DOCS` where bf16 is measured fast, else
-            ``faiss``; torch otherwise).
+            for corpora of at least :data:`BF16_MIN_DOCS` and :data:`BF16_DOCS_PER_K` x k vectors
+            where bf16 is measured fast, else ``faiss``; torch otherwise).
 
     Returns:
         scores (Q, k) float32 and indices (Q, k) int64, sorted by score desc, index asc. Excluded
@@ -278,7 +279,7 @@ def topk_indices(
         if exclude:
             exclude = {r: {int(order[p]) for p in ps} for r, ps in exclude.items()}
     scores, rows, unsure = _faiss_topk(np.asarray(query_emb), np.asarray(doc_emb), k, inv, exclude,
-                                       max(query_chunk, 4096), bf16=_use_bf16(engine, n_d, exclude))
+                                       max(query_chunk, 4096), bf16=_use_bf16(engine, n_d, exclude, k))
     idx = rows if inv is None else inv[rows]
     if len(unsure):  # ties may continue past FAISS's candidates: settle these rows exactly
         sub_ex = None
@@ -394,7 +395,7 @@ def _exact_search_faiss(query_emb: np.ndarray, doc_emb: np.ndarray, query_ids: l
         qpos = {q: i for i, q in enumerate(query_ids)}
         rows = {qpos[q]: {pos[d] for d in ds if d in pos} for q, ds in exclude.items() if q in qpos}
     scores, idx, unsure = _faiss_topk(query_emb, doc_emb, k, None, rows, max(query_chunk, 4096), doc_ids,
-                                      bf16=_use_bf16(engine, len(doc_ids), rows))
+                                      bf16=_use_bf16(engine, len(doc_ids), rows, k))
     if len(unsure):  # ties may continue past the candidates: settle these rows exactly, in doc-id order
         order = np.asarray(sorted(range(len(doc_ids)), key=doc_ids.__getitem__), dtype=np.int64)
         inv = np.empty_like(order)
