@@ -82,9 +82,9 @@ def one_size(queries: np.ndarray, docs: np.ndarray, k: int, rounds: int) -> dict
 
 
 def engine_used(n_docs: int, k: int) -> str:
-    from polyret.retrieval.search import _use_bf16
+    from polyret.retrieval.prefilter import use_bf16_scan
 
-    return "bf16 prefilter" if _use_bf16("auto", n_docs, None, k) else "faiss"
+    return "bf16 prefilter" if use_bf16_scan("auto", n_docs, None, k) else "faiss"
 
 
 def exact_rows(queries: np.ndarray, docs: np.ndarray, faiss_idx: np.ndarray, polyret_idx: np.ndarray) -> dict:

@@ -25,6 +25,10 @@ import torch
 BF16_UNIT_ROUNDOFF = 2.0**-8
 FP32_UNIT_ROUNDOFF = 2.0**-24
 MIN_KEEP = 64  # best bf16 scores kept per (query, block): 32 left ~10 % of random queries undecided
+RETRY_KEEP_FACTOR = 8  # undecided rows: one more pass keeping this many times as many
+BF16_MIN_DOCS = 65536  # below this the bf16 scan does not pay for its extra passes (measured)
+BF16_DOCS_PER_K = 2048  # nor below 2,048 docs per result: re-scoring grows with k (top-100 at 100k lost)
+BF16_MAX_EXCLUDED = 64  # more excluded docs per query than this: FAISS candidates
 
 
 def error_bound(dim: int) -> float:
@@ -101,3 +105,45 @@ def bf16_candidates(query_emb: np.ndarray, doc_emb: np.ndarray, need: np.ndarray
     idx = np.zeros((n_q, width), dtype=np.int64)
     scores[q_rows, slot], idx[q_rows, slot] = exact, d_rows
     return scores, idx, np.flatnonzero(undecided.numpy())
+
+
+def use_bf16_scan(engine: str, n_d: int, exclude: dict | None, k: int = 10) -> bool:
+    """The certified bf16 prefilter: forced by ``engine="bf16"``; with ``auto`` on a large corpus
+    where bf16 matrix products are measured fast (:func:`polyret.hardware.resolve_precision`)."""
+    if engine == "bf16":
+        return True
+    if engine != "auto" or n_d < max(BF16_MIN_DOCS, BF16_DOCS_PER_K * k):
+        return False
+    if exclude and max(len(v) for v in exclude.values()) > BF16_MAX_EXCLUDED:
+        return False
+    from polyret.hardware import resolve_precision
+
+    return resolve_precision("auto", "cpu") == "bf16"
+
+
+def put_rows(s: np.ndarray, i: np.ndarray, rows: np.ndarray, s_new: np.ndarray, i_new: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """``s``/``i`` (Q, C) with ``rows`` replaced by (R, C') ``s_new``/``i_new``, widened to
+    max(C, C') with -inf / 0 padding."""
+    width = max(s.shape[1], s_new.shape[1])
+
+    def widen(x: np.ndarray, fill) -> np.ndarray:
+        return np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=fill)
+
+    s, i = widen(s, -np.inf), widen(i, 0)
+    s[rows], i[rows] = widen(s_new, -np.inf), widen(i_new, 0)
+    return s, i
+
+
+def certified_candidates(query_emb: np.ndarray, doc_emb: np.ndarray, need: np.ndarray,
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`bf16_candidates`, then once more for the undecided rows keeping
+    :data:`RETRY_KEEP_FACTOR` times as many scores per block; returns the same triple (rows still
+    undecided after both passes last)."""
+    s, i, undecided = bf16_candidates(query_emb, doc_emb, need)
+    if len(undecided):
+        s2, i2, still = bf16_candidates(np.ascontiguousarray(query_emb[undecided]), doc_emb, need[undecided],
+                                        keep=RETRY_KEEP_FACTOR * MIN_KEEP)
+        s, i = put_rows(s, i, undecided, s2, i2)
+        undecided = undecided[still]
+    return s, i, undecided

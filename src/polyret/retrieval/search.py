@@ -29,6 +29,7 @@ import math
 import numpy as np
 import torch
 
+from polyret.retrieval.prefilter import certified_candidates, put_rows, use_bf16_scan
 from polyret.types import Run
 
 DEFAULT_QUERY_CHUNK = 1024
@@ -166,65 +167,27 @@ def _faiss_knn(xq: np.ndarray, xb: np.ndarray, kk: int) -> tuple[np.ndarray, np.
         return faiss.knn(xq, xb, kk, metric=faiss.METRIC_INNER_PRODUCT)
 
 
-def _put_rows(s: np.ndarray, i: np.ndarray, rows: np.ndarray, s_new: np.ndarray, i_new: np.ndarray,
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """``s``/``i`` (Q, C) with ``rows`` replaced by (R, C') ``s_new``/``i_new``, widened to
-    max(C, C') with -inf / 0 padding."""
-    width = max(s.shape[1], s_new.shape[1])
-
-    def widen(x: np.ndarray, fill) -> np.ndarray:
-        return np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=fill)
-
-    s, i = widen(s, -np.inf), widen(i, 0)
-    s[rows], i[rows] = widen(s_new, -np.inf), widen(i_new, 0)
-    return s, i
-
-
 def _bf16_rows(xq: np.ndarray, xb: np.ndarray, need: np.ndarray, kk: int,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Certified bf16 candidates, FAISS's for the rows the bound cannot certify: (Qc, C) float64
     scores (-inf padding), (Qc, C) doc rows, and (Qc,) the lowest FAISS candidate score per row
     (NaN for certified rows: their candidates hold every document that can reach the top-k)."""
-    from polyret.retrieval.prefilter import MIN_KEEP, bf16_candidates
-
-    s, i, undecided = bf16_candidates(xq, xb, need)
-    if len(undecided):  # a block cut inside the band: once more for those rows, keeping 8x as many
-        s2, i2, still = bf16_candidates(np.ascontiguousarray(xq[undecided]), xb, need[undecided],
-                                        keep=8 * MIN_KEEP)
-        s, i = _put_rows(s, i, undecided, s2, i2)
-        undecided = undecided[still]
+    s, i, undecided = certified_candidates(xq, xb, need)
     last = np.full(len(xq), np.nan)
     if len(undecided):
         fs, fi = _faiss_knn(np.ascontiguousarray(xq[undecided]), xb, kk)
-        s, i = _put_rows(s, i, undecided, fs.astype(np.float64), fi)
+        s, i = put_rows(s, i, undecided, fs.astype(np.float64), fi)
         last[undecided] = fs[:, -1]
     return s, i, last
 
 
 ENGINES = ("auto", "faiss", "bf16", "torch")
-BF16_MIN_DOCS = 65536  # below this the bf16 scan does not pay for its extra passes (measured)
-BF16_DOCS_PER_K = 2048  # and not below 2,048 docs per result: re-scoring grows with k (top-100 at 100k lost)
-BF16_MAX_EXCLUDED = 64  # more excluded docs per query than this: FAISS candidates
 
 
 def _use_faiss(engine: str, device, doc_emb) -> bool:
     """FAISS (or bf16) candidates: asked for, or ``auto`` on CPU with numpy input and FAISS installed."""
     return engine in ("faiss", "bf16") or (engine == "auto" and torch.device(device).type == "cpu"
                                            and not isinstance(doc_emb, torch.Tensor) and _faiss_available())
-
-
-def _use_bf16(engine: str, n_d: int, exclude: dict | None, k: int = 10) -> bool:
-    """The certified bf16 prefilter: forced by ``engine="bf16"``; with ``auto`` on a large corpus
-    where bf16 matrix products are measured fast (:func:`polyret.hardware.resolve_precision`)."""
-    if engine == "bf16":
-        return True
-    if engine != "auto" or n_d < max(BF16_MIN_DOCS, BF16_DOCS_PER_K * k):
-        return False
-    if exclude and max(len(v) for v in exclude.values()) > BF16_MAX_EXCLUDED:
-        return False
-    from polyret.hardware import resolve_precision
-
-    return resolve_precision("auto", "cpu") == "bf16"
 
 
 def topk_indices(
@@ -251,7 +214,8 @@ def topk_indices(
             materialised) and indices refer to that order.
         engine: ``faiss`` (CPU: FAISS's fp32 kernel), ``bf16`` (CPU: the certified bf16 prefilter,
             exact float64 re-scoring), ``torch``, or ``auto`` (on CPU with FAISS installed: ``bf16``
-            for corpora of at least :data:`BF16_MIN_DOCS` and :data:`BF16_DOCS_PER_K` x k vectors
+            for corpora of at least :data:`~polyret.retrieval.prefilter.BF16_MIN_DOCS` and
+            :data:`~polyret.retrieval.prefilter.BF16_DOCS_PER_K` x k vectors
             where bf16 is measured fast, else ``faiss``; torch otherwise).
 
     Returns:
@@ -279,7 +243,7 @@ def topk_indices(
         if exclude:
             exclude = {r: {int(order[p]) for p in ps} for r, ps in exclude.items()}
     scores, rows, unsure = _faiss_topk(np.asarray(query_emb), np.asarray(doc_emb), k, inv, exclude,
-                                       max(query_chunk, 4096), bf16=_use_bf16(engine, n_d, exclude, k))
+                                       max(query_chunk, 4096), bf16=use_bf16_scan(engine, n_d, exclude, k))
     idx = rows if inv is None else inv[rows]
     if len(unsure):  # ties may continue past FAISS's candidates: settle these rows exactly
         sub_ex = None
@@ -395,7 +359,7 @@ def _exact_search_faiss(query_emb: np.ndarray, doc_emb: np.ndarray, query_ids: l
         qpos = {q: i for i, q in enumerate(query_ids)}
         rows = {qpos[q]: {pos[d] for d in ds if d in pos} for q, ds in exclude.items() if q in qpos}
     scores, idx, unsure = _faiss_topk(query_emb, doc_emb, k, None, rows, max(query_chunk, 4096), doc_ids,
-                                      bf16=_use_bf16(engine, len(doc_ids), rows, k))
+                                      bf16=use_bf16_scan(engine, len(doc_ids), rows, k))
     if len(unsure):  # ties may continue past the candidates: settle these rows exactly, in doc-id order
         order = np.asarray(sorted(range(len(doc_ids)), key=doc_ids.__getitem__), dtype=np.int64)
         inv = np.empty_like(order)
