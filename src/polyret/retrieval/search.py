@@ -6,10 +6,10 @@ The engines give the same lists (up to the last bit of fp32 rounding, see below)
 - CPU: the inner products and the first cut are handed to FAISS's brute-force kernel
   (``faiss.knn``, the kernel behind ``IndexFlatIP.search``, without copying the corpus into an
   index; larger matrix-product blocks than FAISS's default on large corpora, see
-  :func:`_faiss_blocks`) for ``k + 1``
-  candidates (plus the most excluded docs of any query); the candidates are
-  re-sorted by (score desc, tie rank asc). A row whose last candidate ties the k-th score may have
-  more equal scores outside the list: only such rows are recomputed by the exact torch path.
+  :func:`_faiss_blocks`) for ``k + 1`` candidates (plus the most excluded docs of any query);
+  the candidates are re-sorted by (score desc, tie rank asc). A row whose last candidate ties the
+  k-th score may have more equal scores outside the list: only such rows are recomputed by the
+  exact torch path.
 - CPU with fast bf16 matrix units, large corpora (``auto``): the certified bf16 prefilter
   (:mod:`polyret.retrieval.prefilter`) keeps every document that can reach a query's top-k under a
   proven bf16 error bound and scores those exactly in float64; rows it cannot certify take the
