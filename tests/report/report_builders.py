@@ -11,6 +11,7 @@ import yaml
 from polyret.experiment.layout import CellRecord, ExperimentLayout, write_result
 
 LANGS = ("en", "de", "es")
+PREREG_COMMIT = "3d3a277fe396d8af96983873d695146648e0dea5"  # distinct from the manifest's git_commit
 STRATEGIES = {"mono": ("mono", None), "cross": ("cross", None), "hybrid": ("hybrid", 0.5)}
 
 
@@ -69,7 +70,7 @@ def arm_scores(base: np.ndarray, ids: list[str], effect: float, noise: np.ndarra
 
 def build_experiment(root: Path, *, effects: dict[str, float] | None = None, n_queries: int = 60,
                      skip: tuple[tuple[str, int | None], ...] = (), noise: float = 0.05,
-                     shared_noise: bool = False, **spec_kw) -> Path:
+                     shared_noise: bool = False, prereg_changed: bool = False, **spec_kw) -> Path:
     """Write a finished (or, with ``skip``, partial) grid; ``effects``: arm -> added per-query score."""
     spec = spec_dict(**spec_kw)
     effects = {"mono": 0.0, "cross": 0.0, "hybrid": 0.0, **(effects or {})}
@@ -85,7 +86,8 @@ def build_experiment(root: Path, *, effects: dict[str, float] | None = None, n_q
         seed_noise = {(a, s): seed_noise[(arms[0], s)] for a, s in seed_noise}
     beir = [s["task"] for s in spec["evaluation"]["suites"] if s["task"].startswith("beir/")]
     lareqa = [s["task"] for s in spec["evaluation"]["suites"] if not s["task"].startswith("beir/")]
-    prereg = {"commit": "abc1234", "tasks": {t: {"queries": n_queries, "subsets": {
+    fixed_by = {"commit": PREREG_COMMIT, "date": "2026-12-02T03:52:07+00:00", "changed_since": prereg_changed}
+    prereg = {"fixed_by": fixed_by, "tasks": {t: {"queries": n_queries, "subsets": {
         "long": {"rule": "top quartile by length", "size": 15, "share": 0.25, "query_ids": ids[:15]},
         "multi-part": {"rule": "two clauses", "size": 20, "share": 1 / 3, "query_ids": ids[10:30]}}}
         for t in beir}}

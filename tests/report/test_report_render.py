@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from report_builders import build_experiment, query_ids
+from report_builders import PREREG_COMMIT, build_experiment, query_ids
 
 from polyret.cli import main
 from polyret.errors import UserError
@@ -40,7 +40,14 @@ def test_html_is_self_contained_with_main_table_question_and_images(better):
     assert "| hybrid (3 seeds) | **0.680 ± 0.000** |" in md_text
     assert re.search(r"\| bm25 \| – \| – \| – \| – \| 0\.", md_text)
     assert "| zero-shot |" in md_text and "Complete grid: 11 of 11" in md_text
-    assert "paper LaBSE hybrid" in md_text and "abc1234" in md_text
+    assert "paper LaBSE hybrid" in md_text
+    assert f"fixed at commit {PREREG_COMMIT} (2026-12-02T03:52:07+00:00); unchanged since" in md_text
+
+
+def test_report_flags_a_preregistration_changed_after_its_commit(tmp_path):
+    root = build_experiment(tmp_path / "changed", prereg_changed=True)
+    md_text = write_report(root)[0].read_text(encoding="utf-8")
+    assert f"fixed at commit {PREREG_COMMIT}" in md_text and "CHANGED after that commit" in md_text
 
 
 def test_clearly_better_arm_is_significant_in_the_right_direction(better):
@@ -84,7 +91,7 @@ def test_partial_grid_reports_what_is_missing(tmp_path):
     assert "cell hybrid seed 2: not run" in text and "reference bm25: not run" in text
     assert "cross-s1-abc: no result for xquad-r" in text
     assert "DEMO-SCALE RUN" in text and "5 steps, 40 queries" in text
-    assert "| hybrid (1 seeds) |" in text and "| bm25 | – | – | – | – | missing |" in text
+    assert "| hybrid (1 seed) |" in text and "| bm25 | – | – | – | – | missing |" in text
     assert "data:image/png;base64," in page.read_text(encoding="utf-8")
 
 

@@ -163,14 +163,24 @@ def _plots_section(data, plots) -> list[Block]:
 
 def _prereg_section(data) -> list[Block]:
     pre = data.spec.preregistration
-    commit = data.prereg.get("commit") or "not recorded (uncommitted)"
     out = [Block("h2", "Pre-registration"),
-           Block("p", f"File {pre.file}; fixed at commit {commit}. Primary metric {pre.primary_metric}; "
+           Block("p", f"File {pre.file}; {_fixed_by(data.prereg)}. Primary metric {pre.primary_metric}; "
                       f"secondary {', '.join(pre.secondary_metrics) or 'none'}; correction {pre.correction}; "
                       f"alpha {pre.significance_level:g}.")]
     if pre.hypotheses:
         out.append(Block("list", list(pre.hypotheses)))
     return out + [Block("table", tables.prereg_table(data))]
+
+
+def _fixed_by(prereg: dict) -> str:
+    """Where the runner found the pre-registration in git (``fixed_by``, see ``commit_fixing``)."""
+    fixed = prereg.get("fixed_by") or {}
+    if not fixed.get("commit"):
+        return "not committed when the grid ran (no fixing commit recorded)"
+    when = f" ({fixed['date']})" if fixed.get("date") else ""
+    changed = ("; CHANGED after that commit (see git log)" if fixed.get("changed_since")
+               else "; unchanged since")
+    return f"fixed at commit {fixed['commit']}{when}{changed}"
 
 
 NOTES_FILE = "notes.md"  # the analysts' own notes in an experiment folder, shown as written

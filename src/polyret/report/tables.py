@@ -78,7 +78,8 @@ def main_table(data: ExperimentData) -> Table:
     cols = main_columns(data)
     rows, means = [], []
     for name in data.rows:
-        label = name if name in data.spec.references else f"{name} ({len(data.cells.get(name, []))} seeds)"
+        runs = len(data.cells.get(name, []))
+        label = name if name in data.spec.references else f"{name} ({runs} seed{'' if runs == 1 else 's'})"
         cells, row_means = [label], []
         for col in cols:
             values = column_values(data, name, col)
