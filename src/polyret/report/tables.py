@@ -219,7 +219,7 @@ def zero_shot_table(data: ExperimentData) -> Table:
 
 
 def cost_table(data: ExperimentData) -> Table:
-    """Seconds per cell (train, evaluation) and for the whole grid."""
+    """Seconds per cell (train, evaluation) and for the whole grid, with each training run's s/step."""
     rows, total = [], [0.0, 0.0, 0.0]
     for cell in data.all_cells:
         t = cell.timings or {}
@@ -229,12 +229,19 @@ def cost_table(data: ExperimentData) -> Table:
         tot = float(t.get("total_s") or train + ev_s)
         for i, v in enumerate((train, ev_s, tot)):
             total[i] += v
+        summary = cell.train_summary or {}
+        per_step = summary.get("s_per_step")
         status = cell.status + (f" (copied from {cell.reused_from['cell_id']})" if cell.reused_from else "")
+        if summary.get("resumed_from") and per_step:
+            status += f" (resumed: train counts the last {round(summary['seconds'] / per_step)} steps)"
         rows.append([cell.cell_id, cell.arm, NA if cell.seed is None else str(cell.seed), status,
-                     f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}"])
-    rows.append(["whole grid", "", "", f"{len(data.all_cells)} cells", *(f"{v:.0f}" for v in total)])
-    return Table("Cost per cell (seconds)", ["cell", "arm", "seed", "status", "train", "evaluation", "total"],
-                 rows)
+                     NA if not per_step else f"{per_step:.2f}", f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}"])
+    rows.append(["whole grid", "", "", f"{len(data.all_cells)} cells", "", *(f"{v:.0f}" for v in total)])
+    note = ("Wall seconds of the run that finished each cell. A cell resumed from a checkpoint does not "
+            "count its earlier runs' training, so for it s/step x the step budget is the better estimate of "
+            "the training cost.")
+    return Table("Cost per cell (seconds)",
+                 ["cell", "arm", "seed", "status", "s/step", "train", "evaluation", "total"], rows, note=note)
 
 
 def prereg_table(data: ExperimentData) -> Table:
