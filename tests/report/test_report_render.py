@@ -172,17 +172,19 @@ def test_analysts_notes_and_copied_cells_are_shown(tmp_path):
     assert "## Notes" not in write_report(root)[0].read_text(encoding="utf-8")
 
 
+def _set_train_summary(root, cell_id: str, summary: dict) -> None:
+    path = root / "cells" / cell_id / "cell.json"
+    cell = json.loads(path.read_text(encoding="utf-8"))
+    cell["train_summary"] = summary
+    path.write_text(json.dumps(cell), encoding="utf-8")
+
+
 def test_cost_table_shows_s_per_step_and_flags_resumed_training(tmp_path):
     root = build_experiment(tmp_path / "cost", effects={"hybrid": 0.08})
-    path = root / "cells" / "mono-s1-abc" / "cell.json"
-    cell = json.loads(path.read_text(encoding="utf-8"))
-    cell["train_summary"] = {"steps": 280, "seconds": 584.0, "s_per_step": 3.2444,
-                             "resumed_from": "cells/mono-s1-abc/train/checkpoints/step-000100"}
-    path.write_text(json.dumps(cell), encoding="utf-8")
-    path = root / "cells" / "cross-s1-abc" / "cell.json"
-    cell = json.loads(path.read_text(encoding="utf-8"))
-    cell["train_summary"] = {"steps": 280, "seconds": 920.0, "s_per_step": 3.2857, "resumed_from": None}
-    path.write_text(json.dumps(cell), encoding="utf-8")
+    _set_train_summary(root, "mono-s1-abc", {"steps": 280, "seconds": 584.0, "s_per_step": 3.2444,
+                                             "resumed_from": "train/checkpoints/step-000100"})
+    _set_train_summary(root, "cross-s1-abc", {"steps": 280, "seconds": 920.0, "s_per_step": 3.2857,
+                                              "resumed_from": None})
     rows = {line.split(" | ")[0].lstrip("| "): line for line in write_report(root)[0].read_text(
         encoding="utf-8").splitlines() if line.startswith("| ") and "-abc |" in line and "done" in line}
     assert "done (resumed: train counts the last 180 steps) | 3.24 | 10 |" in rows["mono-s1-abc"]
