@@ -167,6 +167,12 @@ def test_analysts_notes_and_copied_cells_are_shown(tmp_path):
     assert "## Notes" in text and "ArguAna: truncation explains it." in text
     assert "Second <paragraph>." in text
     assert "(copied from hybrid-s1-xyz)" in text
+    whole, here = (next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+                   for name in ("whole grid", "run in this experiment"))
+    cells = len(list((root / "cells").iterdir()))
+    assert f"| {cells} cells |" in whole
+    assert f"| {cells - 1} cells (1 copied, cost paid by their source) |" in here
+    assert float(here.split(" | ")[-1].rstrip(" |")) < float(whole.split(" | ")[-1].rstrip(" |"))
     assert "Second &lt;paragraph&gt;." in page.read_text(encoding="utf-8")  # escaped in HTML
     (root / "notes.md").unlink()
     assert "## Notes" not in write_report(root)[0].read_text(encoding="utf-8")

@@ -220,7 +220,7 @@ def zero_shot_table(data: ExperimentData) -> Table:
 
 def cost_table(data: ExperimentData) -> Table:
     """Seconds per cell (train, evaluation) and for the whole grid, with each training run's s/step."""
-    rows, total = [], [0.0, 0.0, 0.0]
+    rows, total, run_here = [], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
     for cell in data.all_cells:
         t = cell.timings or {}
         train = float(t.get("train_s") or 0.0)
@@ -229,6 +229,7 @@ def cost_table(data: ExperimentData) -> Table:
         tot = float(t.get("total_s") or train + ev_s)
         for i, v in enumerate((train, ev_s, tot)):
             total[i] += v
+            run_here[i] += 0.0 if cell.reused_from else v
         summary = cell.train_summary or {}
         per_step = summary.get("s_per_step")
         status = cell.status + (f" (copied from {cell.reused_from['cell_id']})" if cell.reused_from else "")
@@ -237,6 +238,10 @@ def cost_table(data: ExperimentData) -> Table:
         rows.append([cell.cell_id, cell.arm, NA if cell.seed is None else str(cell.seed), status,
                      NA if not per_step else f"{per_step:.2f}", f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}"])
     rows.append(["whole grid", "", "", f"{len(data.all_cells)} cells", "", *(f"{v:.0f}" for v in total)])
+    copied = sum(1 for cell in data.all_cells if cell.reused_from)
+    if copied:
+        rows.append(["run in this experiment", "", "", f"{len(data.all_cells) - copied} cells "
+                     f"({copied} copied, cost paid by their source)", "", *(f"{v:.0f}" for v in run_here)])
     note = ("Wall seconds of the run that finished each cell. A cell resumed from a checkpoint does not "
             "count its earlier runs' training, so for it s/step x the step budget is the better estimate of "
             "the training cost.")
