@@ -196,3 +196,14 @@ def test_cost_table_shows_s_per_step_and_flags_resumed_training(tmp_path):
     assert "done (resumed: train counts the last 180 steps) | 3.24 | 10 |" in rows["mono-s1-abc"]
     assert "| done | 3.29 | 10 |" in rows["cross-s1-abc"] and "resumed" not in rows["cross-s1-abc"]
     assert "| done | – | 10 |" in rows["hybrid-s1-abc"]
+
+
+def test_provenance_line_names_the_code_commit_under_result_commits(tmp_path):
+    root = build_experiment(tmp_path / "prov", effects={"hybrid": 0.08})
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    assert "git commit abc1234, spec hash" in write_report(root)[0].read_text(encoding="utf-8")
+    manifest.update(code_commit="def5678", git_dirty=True)
+    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    text = write_report(root)[0].read_text(encoding="utf-8")
+    assert ("git commit abc1234 (results on top of code commit def5678) with local changes to src, "
+            "spec hash") in text

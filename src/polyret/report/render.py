@@ -172,6 +172,15 @@ def _prereg_section(data) -> list[Block]:
     return out + [Block("table", tables.prereg_table(data))]
 
 
+def _commit_line(man: dict) -> str:
+    """The commit the last run recorded and, where results were committed on top, the code's commit."""
+    head, code = man.get("git_commit", "?"), man.get("code_commit")
+    dirty = " with local changes to src" if man.get("git_dirty") else ""
+    if code and code != head:
+        return f"git commit {head} (results on top of code commit {code}){dirty}"
+    return f"git commit {head}{dirty}"
+
+
 def _fixed_by(prereg: dict) -> str:
     """Where the runner found the pre-registration in git (``fixed_by``, see ``commit_fixing``)."""
     fixed = prereg.get("fixed_by") or {}
@@ -212,7 +221,7 @@ def _setup_section(data) -> list[Block]:
     out = [Block("h2", "Setup, provenance and cost"),
            Block("p", f"{budget}. Evaluation precision {data.spec.precision}."),
            Block("table", tables.cost_table(data)),
-           Block("p", f"polyret {man.get('polyret_version', '?')}, git commit {man.get('git_commit', '?')}, "
+           Block("p", f"polyret {man.get('polyret_version', '?')}, {_commit_line(man)}, "
                       f"spec hash {man.get('spec_hash', '?')}."),
            Block("pre", "machine: " + json.dumps(man.get("machine", {}), indent=1, sort_keys=True)
                  + "\nversions: " + json.dumps(man.get("versions", {}), indent=1, sort_keys=True)),

