@@ -41,6 +41,11 @@ def test_html_is_self_contained_with_main_table_question_and_images(better):
     assert re.search(r"\| bm25 \| – \| – \| – \| – \| 0\.", md_text)
     assert "| zero-shot |" in md_text and "Complete grid: 11 of 11" in md_text
     assert "paper LaBSE hybrid" in md_text
+    # alpha table: hybrid (alpha 0.5) is best in both columns, so its mean rank is 1.0 and bold
+    alpha_rows = {line.split(" | ")[1]: line for line in md_text.splitlines()
+                  if line.startswith(("| 0 |", "| 0.5 |", "| 1 |"))}
+    assert alpha_rows["hybrid"].endswith("| **0.480 ± 0.000** | **0.573 ± 0.003** | **1.0** |")
+    assert not alpha_rows["cross"].endswith("** |") and not alpha_rows["mono"].endswith("** |")
     assert f"fixed at commit {PREREG_COMMIT} (2026-12-02T03:52:07+00:00); unchanged since" in md_text
 
 

@@ -13,6 +13,7 @@ from polyret.report.stats import (
     apply_holm,
     common_queries,
     correct,
+    mean_ranks,
     paired_difference,
     seed_average,
     seed_differences,
@@ -117,3 +118,13 @@ def test_seed_spread_pairs_equal_seed_numbers_when_one_seed_is_missing():
     b = [{"q": 0.0}, {"q": 10.0}, {"q": 2.0}]
     row = paired_difference(a, b, seed_pairs=[(0, 0), (1, 2)], permutations=100, bootstrap=100)
     assert row.seed_diffs == pytest.approx((1.0, 1.0))
+
+
+def test_mean_ranks_by_hand_with_ties_as_shown_and_missing_values():
+    means = [[0.563, 0.4712, 0.30],   # ranks 2, 1.5 (ties 0.471 as shown), 1
+             [0.564, 0.4708, 0.20],   # ranks 1, 1.5, 3
+             [0.539, 0.461, 0.25]]    # ranks 3, 3, 2
+    assert mean_ranks(means) == pytest.approx([4.5 / 3, 5.5 / 3, 8 / 3])
+    assert mean_ranks(means, digits=4)[:2] == pytest.approx([4 / 3, 6 / 3])  # the tie is broken
+    with_gap = mean_ranks([[0.5, math.nan], [0.4, 0.9], [0.3, 0.8]])
+    assert math.isnan(with_gap[0]) and with_gap[1:] == pytest.approx([1.5, 2.5])

@@ -153,7 +153,7 @@ def alpha_curve(data: ExperimentData) -> dict[str, bytes]:
         elif s.task.startswith("beir/"):
             metric = data.spec.preregistration.primary_metric
             cols.append(Column("", f"{s.task} {metric}", s.slug, "beir", "all"))
-    fig = _figure(6.5, 3.8)
+    fig = _figure(8.5, 3.8)
     ax = fig.add_subplot()
     for col in cols:
         pts = [(x, *mean_std(column_values(data, a, col))[:2]) for x, a in arms]
@@ -164,7 +164,7 @@ def alpha_curve(data: ExperimentData) -> dict[str, bytes]:
                         label=col.label)
     ax.set_xlabel("alpha (share of mono batches; cross = 0, mono = 1)")
     ax.set_ylabel("score")
-    ax.legend(fontsize=7)
+    fig.legend(fontsize=7, loc="outside right center")  # beside the axes: the lines fill them
     ax.set_title("Alpha sweep (mean ± std over seeds)")
     return {"alpha.png": _png(fig)}
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 
 from polyret.evaluation.significance import bootstrap_test, cohens_d_paired, holm, randomization_test
 
@@ -197,3 +198,11 @@ def subset_mean(scores: Scores, ids: Sequence[str] | None) -> float | None:
     """Mean per-query score over ``ids`` (all queries when None); None when no query is scored."""
     keys = list(scores) if ids is None else [q for q in ids if q in scores]
     return float(np.mean([scores[q] for q in keys])) if keys else None
+
+
+def mean_ranks(means: Sequence[Sequence[float]], digits: int = 3) -> list[float]:
+    """Each row's rank per column (1 = highest value, ties share the average rank), averaged over the
+    columns; values are compared as shown (rounded to ``digits``); NaN for a row missing any column."""
+    shown = np.round(np.asarray(means, dtype=float), digits)  # (rows, columns)
+    ranks = rankdata(-shown, axis=0, nan_policy="omit")  # (rows, columns), NaN where a value is missing
+    return [float(r) for r in ranks.mean(axis=1)]

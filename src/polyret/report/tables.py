@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from polyret.report import collect
 from polyret.report.analysis import Column, alpha_of, column_values, main_columns
 from polyret.report.collect import ExperimentData
-from polyret.report.stats import DiffRow, mean_std
+from polyret.report.stats import DiffRow, mean_ranks, mean_std
 
 NA = "–"  # not applicable (BM25 on LAReQA)
 MISSING = "missing"
@@ -270,10 +270,15 @@ def alpha_table(data: ExperimentData) -> Table | None:
             else Column("", f"{s.task} {metric}", s.slug, "beir", "all")
             for s in data.spec.suites if s.is_lareqa or s.task.startswith("beir/")]
     means = [[mean_std(column_values(data, a, c))[0] for c in cols] for _, a in arms]
-    rows = [[f"{x:g}", a, *(fmt_mean_std(column_values(data, a, c)) for c in cols)] for x, a in arms]
+    ranks = mean_ranks(means)
+    rows = [[f"{x:g}", a, *(fmt_mean_std(column_values(data, a, c)) for c in cols),
+             MISSING if math.isnan(rank) else f"{rank:.1f}"]
+            for (x, a), rank in zip(arms, ranks, strict=True)]
     best = set()
-    for c in range(len(cols)):
-        vals = [round(m[c], 3) for m in means if not math.isnan(m[c])]
-        best |= {(r, c + 2) for r, m in enumerate(means) if vals and round(m[c], 3) == max(vals)}
-    return Table("Alpha sweep", ["alpha", "arm"] + [c.label for c in cols], rows, best,
-                 "Bold = best alpha per column (mean over seeds; no test across alphas).")
+    for c, column in enumerate([*zip(*means, strict=True), [-r for r in ranks]]):
+        vals = [round(v, 3) for v in column if not math.isnan(v)]
+        best |= {(r, c + 2) for r, v in enumerate(column) if vals and round(v, 3) == max(vals)}
+    return Table("Alpha sweep", ["alpha", "arm"] + [c.label for c in cols] + ["mean rank"], rows, best,
+                 "Bold = best alpha per column (mean over seeds; no test across alphas). Mean rank: the "
+                 "alpha's rank in each column as shown (1 = best, ties share the average rank), averaged "
+                 "over the columns; descriptive, it weighs every column alike.")
