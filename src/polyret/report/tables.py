@@ -73,6 +73,19 @@ def _digits(col: Column) -> int:
     return 1 if col.kind == "bias" else 3
 
 
+def best_as_shown(columns: Sequence[Sequence[float]], offset: int, digits: Sequence[int],
+                  lower_is_better: Sequence[bool]) -> set[tuple[int, int]]:
+    """(row, column + offset) of each column's best value as shown (rounded; ties all best; NaN skipped)."""
+    best = set()
+    for c, (column, d, lower) in enumerate(zip(columns, digits, lower_is_better, strict=True)):
+        shown = [round(v, d) for v in column]  # round(nan) stays nan
+        finite = [v for v in shown if not math.isnan(v)]
+        if finite:
+            target = min(finite) if lower else max(finite)
+            best |= {(r, c + offset) for r, v in enumerate(shown) if v == target}
+    return best
+
+
 def main_table(data: ExperimentData) -> Table:
     """Arms and references x main columns, mean ± std over seeds, best per column in bold."""
     cols = main_columns(data)
@@ -91,13 +104,8 @@ def main_table(data: ExperimentData) -> Table:
             row_means.append(mean_std(values)[0])
         rows.append(cells)
         means.append(row_means)
-    best = set()
-    for c, col in enumerate(cols):
-        shown = [round(m[c], _digits(col)) if not math.isnan(m[c]) else math.nan for m in means]
-        finite = [v for v in shown if not math.isnan(v)]
-        if finite:
-            target = min(finite) if col.lower_is_better else max(finite)
-            best |= {(r, c + 1) for r, v in enumerate(shown) if v == target}
+    best = best_as_shown(list(zip(*means, strict=True)), 1, [_digits(c) for c in cols],
+                         [c.lower_is_better for c in cols])
     note = ("Mean ± std over seeds (sample std); bold = best in the column (bias: lower is better). "
             "LAReQA mAP over the whole pool (no cutoff), macro over languages; BEIR subset columns are "
             "the mean per-query score over the pre-registered query ids.")
@@ -269,15 +277,13 @@ def alpha_table(data: ExperimentData) -> Table | None:
     cols = [Column("", f"{s.task} Multi mAP", s.slug, "lareqa", "multi") if s.is_lareqa
             else Column("", f"{s.task} {metric}", s.slug, "beir", "all")
             for s in data.spec.suites if s.is_lareqa or s.task.startswith("beir/")]
-    means = [[mean_std(column_values(data, a, c))[0] for c in cols] for _, a in arms]
+    values = [[column_values(data, a, c) for c in cols] for _, a in arms]  # (arms, columns)
+    means = [[mean_std(v)[0] for v in row] for row in values]
     ranks = mean_ranks(means)
-    rows = [[f"{x:g}", a, *(fmt_mean_std(column_values(data, a, c)) for c in cols),
-             MISSING if math.isnan(rank) else f"{rank:.1f}"]
-            for (x, a), rank in zip(arms, ranks, strict=True)]
-    best = set()
-    for c, column in enumerate([*zip(*means, strict=True), [-r for r in ranks]]):
-        vals = [round(v, 3) for v in column if not math.isnan(v)]
-        best |= {(r, c + 2) for r, v in enumerate(column) if vals and round(v, 3) == max(vals)}
+    rows = [[f"{x:g}", a, *(fmt_mean_std(v) for v in row), MISSING if math.isnan(rank) else f"{rank:.1f}"]
+            for (x, a), row, rank in zip(arms, values, ranks, strict=True)]
+    best = best_as_shown([*zip(*means, strict=True), ranks], 2, [3] * (len(cols) + 1),
+                         [False] * len(cols) + [True])
     return Table("Alpha sweep", ["alpha", "arm"] + [c.label for c in cols] + ["mean rank"], rows, best,
                  "Bold = best alpha per column (mean over seeds; no test across alphas). Mean rank: the "
                  "alpha's rank in each column as shown (1 = best, ties share the average rank), averaged "
