@@ -85,3 +85,17 @@ def test_demo_report_states_its_caveats_and_has_one_heading_per_section(tmp_path
     assert "<td class=\"num\">" in html and "td.num{white-space:nowrap" in html
     assert read_answer(md).startswith(("No significant difference", "After Holm correction"))
     assert read_answer(md).endswith("(Demo-scale run: indicative only.)")
+
+
+def test_experiment_run_ends_with_the_answer_and_the_report_path(tmp_path, monkeypatch, capsys):
+    import polyret.runner.execute as execute
+    from polyret.cli import main
+
+    root = demo_folder(tmp_path / "demo")
+    page = write_report(root)[1]
+    summary = execute.RunSummary(root, 4, ["hybrid-s1"], ["cross-s1"], page, 1.0)
+    monkeypatch.setattr(execute, "run_experiment", lambda spec, out, options: summary)
+    assert main(["experiment", "run", str(root / "experiment.yaml"), "--out", str(root)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2] == "answer: " + read_answer(root / "report.md")
+    assert lines[-1] == f"report: {page.resolve()}"
