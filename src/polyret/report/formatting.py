@@ -20,6 +20,9 @@ _SIGNED_ZERO = re.compile(r"(?<![\w.])[-+](0\.0+|0)(?![\d.])")
 _NUMERIC = re.compile(r"^[\[(]?[-+−]?(\d|\.\d)[\d.,e+\-±% /\])]*$")
 
 
+SHORT = 24  # characters: a cell this short without spaces is never broken
+
+
 def tidy_number(text: str) -> str:
     """``text`` with every signed zero unsigned (``[-0.0000, +0.0066]`` -> ``[0.0000, +0.0066]``)."""
     return _SIGNED_ZERO.sub(r"\1", text)
@@ -83,7 +86,9 @@ def table_html(table: Table) -> str:
     for r, row in enumerate(table.rows):
         cells = []
         for c, text in enumerate(row):
-            classes = [k for k, on in (("num", is_numeric(text)), ("best", (r, c) in table.best)) if on]
+            short = len(text) <= SHORT and " " not in text  # a name like "bm25-failure": one line too
+            classes = [k for k, on in (("num", is_numeric(text)), ("nowrap", short and not is_numeric(text)),
+                                       ("best", (r, c) in table.best)) if on]
             attr = f" class=\"{' '.join(classes)}\"" if classes else ""
             inner = html.escape(text)
             cells.append(f"<td{attr}>{f'<b>{inner}</b>' if (r, c) in table.best else inner}</td>")

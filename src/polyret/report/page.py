@@ -16,7 +16,7 @@ overflow-wrap:anywhere}
 .table-wrap{max-width:100%;overflow-x:auto;margin:.6em 0}
 table{border-collapse:collapse;font-size:.82em}
 th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;overflow-wrap:normal}
-th{background:#f0f0f0}td.num{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f0f0f0}td.nowrap{white-space:nowrap}td.num{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
 td.best{background:#e8f4e8}.banner{background:#fff3cd;border:1px solid #e0c060;padding:.6em 1em}
 .caveat{background:#fff3cd;border-left:4px solid #e0a030;padding:.4em .8em;font-size:.9em}
 .verdict{font-weight:600;border-left:4px solid #4a7;padding-left:.6em}

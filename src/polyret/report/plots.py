@@ -29,6 +29,12 @@ HEATMAP_SCALE = (0.0, 1.0)  # mAP's whole range: a 0.05 gap stays a small step o
 Summary = tuple[float, float, int]  # mean, sample std (NaN for one run), number of runs
 
 
+def _grid(n: int) -> tuple[int, int]:
+    """(rows, columns) for ``n`` panels: at most :data:`PANELS_PER_ROW` a row, rows filled evenly."""
+    rows = math.ceil(n / PANELS_PER_ROW)
+    return rows, math.ceil(n / rows)
+
+
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -77,8 +83,7 @@ def dot_panels(panels: Sequence[tuple[str, dict[str, Summary]]], xlabel: str, ti
                names: Sequence[str]) -> bytes:
     """Small multiples: one panel per (title, {row name: (mean, std, n)}), each with its own axis
     zoomed to its values; rows as dots, ± std bars only where n >= 2."""
-    ncols = min(PANELS_PER_ROW, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
+    nrows, ncols = _grid(len(panels))
     fig = _figure(WIDTH, 0.9 + nrows * (0.5 + 0.28 * len(names)))
     color = _colors(names)
     for i, (panel, values) in enumerate(panels):
@@ -142,9 +147,9 @@ def pair_heatmaps(data: ExperimentData) -> dict[str, bytes]:
         mats = {n: v for n, v in mats.items() if v[0]}
         if not mats:
             continue
-        ncols = min(2, len(mats))
-        nrows = math.ceil(len(mats) / ncols)
         size = max(len(v[0]) for v in mats.values())
+        ncols = min(len(mats), 2 if size > 7 else PANELS_PER_ROW)  # room for a value in every cell
+        nrows = math.ceil(len(mats) / ncols)
         cell_font = 9 if size <= 6 else 7
         fig = _figure(WIDTH, nrows * (WIDTH / ncols) * 0.85 + 0.6)
         im = None
@@ -191,8 +196,7 @@ def alpha_curve(data: ExperimentData) -> dict[str, bytes]:
         elif s.task.startswith("beir/"):
             metric = data.spec.preregistration.primary_metric
             cols.append(Column("", f"{s.task} {metric}", s.slug, "beir", "all"))
-    ncols = min(PANELS_PER_ROW, len(cols))
-    nrows = math.ceil(len(cols) / ncols)
+    nrows, ncols = _grid(len(cols))
     fig = _figure(WIDTH, 0.8 + 2.6 * nrows)
     for i, col in enumerate(cols):
         ax = fig.add_subplot(nrows, ncols, i + 1)
