@@ -1,5 +1,6 @@
 """The demo's and a committed report in headless Chromium at 1300 and 800 px: nothing wider than the
-page, every plot decoded, no raw Markdown in the visible text.
+page (not even a table inside its scrolling wrapper), every plot decoded, no raw Markdown in the
+visible text.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (installed by scripts/bootstrap.sh; no download at
 run time). Skipped where they are absent, except in CI (``CI=true``), where their absence fails.
@@ -60,13 +61,16 @@ def page_facts(driver, page: Path, width: int) -> dict:
         const imgs = [...document.images];
         return {inner: window.innerWidth, scroll: document.documentElement.scrollWidth,
                 body: document.body.scrollWidth, text: document.body.innerText, images: imgs.length,
-                broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt)};""")
+                broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt),
+                scrolling: [...document.querySelectorAll(".table-wrap")]
+                    .filter(t => t.scrollWidth > t.clientWidth).map(t => t.innerText.slice(0, 40))};""")
 
 
 def check(facts: dict, width: int) -> None:
     assert abs(facts["inner"] - width) <= 20, facts["inner"]  # the window is the width asked for
     assert facts["scroll"] <= facts["inner"] and facts["body"] <= facts["inner"], \
         f"page overflows horizontally at {width} px: {facts['scroll']} > {facts['inner']}"
+    assert facts["scrolling"] == [], f"tables wider than the column at {width} px: {facts['scrolling']}"
     assert facts["images"] >= 3 and facts["broken"] == [], facts["broken"]
     text = facts["text"]
     assert "**" not in text and "`" not in text, "raw Markdown emphasis or code in the visible text"

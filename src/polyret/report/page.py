@@ -22,6 +22,7 @@ td.best{background:#e8f4e8}.banner{background:#fff3cd;border:1px solid #e0c060;p
 .verdict{font-weight:600;border-left:4px solid #4a7;padding-left:.6em}
 .note{font-size:.85em;color:#555}pre{background:#f6f6f6;padding:.6em;font-size:.8em;white-space:pre-wrap}
 code{background:#f3f3f3;padding:0 .2em;font-size:.9em}
+@media (max-width:1000px){table{font-size:.66em}th,td{padding:2px 3px}}
 figure{margin:1em 0}img{display:block;width:100%;height:auto}figcaption{font-size:.9em;color:#444}"""
 
 
