@@ -69,7 +69,7 @@ def test_answer_explains_raw_evidence_that_holm_does_not_keep():
 def test_markdown_notes_are_rendered_not_shown_raw():
     out = markdown_html(NOTES + "\n<script>x</script>\n")
     assert "<strong>Zero-shot ArguAna vs MTEB.</strong>" in out and "<code>polyret evaluate" in out
-    assert "<h1>A heading</h1>" in out and "<script>" not in out
+    assert "<h3>A heading</h3>" in out and "<script>" not in out  # below the report's own h2
 
 
 def test_demo_report_states_its_caveats_and_has_one_heading_per_section(tmp_path):

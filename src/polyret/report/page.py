@@ -33,11 +33,17 @@ class Block:
     caption: str = ""
 
 
-def markdown_html(text: str) -> str:
-    """CommonMark (plus tables) to HTML with markdown-it-py; raw HTML in the text is escaped."""
+def markdown_html(text: str, shift: int = 2) -> str:
+    """CommonMark (plus tables) to HTML with markdown-it-py; raw HTML in the text is escaped and
+    headings move ``shift`` levels down (a ``#`` in the notes sits below the report's own h2)."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + shift, 6)}"
+    return md.renderer.render(tokens, md.options, {})
 
 
 # ------------------------------------------------------------------------------------- output

@@ -62,7 +62,7 @@ def forest(rows: Sequence[DiffRow], title: str, level: float = 0.05) -> dict[str
     rows = [r for r in rows if not math.isnan(r.diff)]
     if not rows:
         return {}
-    fig = _figure(WIDTH, 1.0 + 0.32 * len(rows))
+    fig = _figure(WIDTH, 1.6 + 0.32 * len(rows))
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
     diffs = np.array([r.diff for r in rows])
