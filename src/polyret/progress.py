@@ -2,7 +2,7 @@
 
 A log file or a CI console has no cursor: tqdm's carriage returns and the cursor moves of nested
 bars (``position=``) turn into escape-code soup there. :func:`plain_lines_unless_tty` (used by the
-command line) makes every ``tqdm.auto.tqdm`` created meanwhile write one ordinary line at most every
+command line) makes every ``tqdm.auto.tqdm`` created meanwhile write one ordinary line about every
 :data:`LINE_INTERVAL_S` seconds (and a last one when it closes) when the stream is not a terminal.
 """
 

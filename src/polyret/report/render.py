@@ -139,7 +139,7 @@ def answer(data: ExperimentData, primary: list[DiffRow]) -> str:
     that does not survive the correction for the whole family)."""
     pre = data.spec.preregistration
     comp = pre.primary_comparison
-    sentence = verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level)
+    sentence = tidy_number(verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level))
     sentence += raw_vs_corrected(primary, pre.significance_level)
     if data.spec.demo:
         sentence += " (Demo-scale run: indicative only.)"
