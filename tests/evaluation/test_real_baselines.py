@@ -34,7 +34,7 @@ def test_e5_on_xquad_r_two_languages(shared_data):
 @pytest.mark.slow
 def test_bm25_beir_scifact_close_to_pyserini_and_subsets(shared_data):
     r = evaluate(BM25, EvalConfig(task="beir/scifact", data_dir=str(shared_data)))
-    # Pyserini BM25 flat: 0.679 (RESEARCH.md); bm25s with the same k1/b differs slightly in tokenisation
+    # Pyserini BM25 flat: 0.679 (BEIR regressions); bm25s with the same k1/b differs slightly in tokenisation
     assert r.metrics["all"]["nDCG@10"] == pytest.approx(0.679, abs=0.02)
     assert len(r.per_query["all"]["nDCG@10"]) == 300
     fail = r.subsets["bm25-failure"]

@@ -21,8 +21,12 @@ import importlib.util
 import logging
 import sys
 import traceback
+import warnings
+from collections import Counter
+from collections.abc import Iterator
 
 from polyret.errors import UserError
+from polyret.progress import plain_lines_unless_tty
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with plain_lines_unless_tty(sys.stderr), summarised_warnings(args.verbose):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         sys.stderr.write("polyret: interrupted\n")
         return 130
@@ -83,6 +88,41 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except Exception as error:  # noqa: BLE001 - the boundary: classify, print, exit
         return _report(error, args.verbose)
+
+
+# Warnings a user cannot act on at the command line (the setting is deliberate and recorded in the
+# result / model card): one summary line at the end instead of one per occurrence; -v shows each.
+SUMMARISED = {
+    "MaxLengthWarning": "sentence-transformers keeps one max_seq_length (the larger of the query and "
+                        "passage lengths); the model card and polyret.json record both",
+    "TruncationWarning": "texts longer than the configured token lengths were truncated, as set; each "
+                         "result records how many",
+}
+
+
+@contextlib.contextmanager
+def summarised_warnings(verbose: int = 0) -> Iterator[Counter]:
+    """Show warnings as one line each (``polyret: warning: ...``, no echoed source line) and the
+    :data:`SUMMARISED` kinds as one line per kind at the end; unchanged with ``-v``."""
+    counts: Counter = Counter()
+    if verbose:
+        yield counts
+        return
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if category.__name__ in SUMMARISED:
+            counts[category.__name__] += 1
+            return
+        sys.stderr.write(f"polyret: warning: {str(message).strip()} ({category.__name__})\n")
+
+    warnings.showwarning = show  # the filters stay as they are: this only changes how a warning shows
+    try:
+        yield counts
+    finally:
+        warnings.showwarning = original
+        for name, n in counts.items():
+            sys.stderr.write(f"polyret: note: {SUMMARISED[name]} ({n} warning(s); -v shows them)\n")
 
 
 def error_kind(error: BaseException) -> str:

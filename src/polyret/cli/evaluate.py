@@ -81,9 +81,10 @@ def register(subparsers) -> None:
     p.add_argument(
         "--precision",
         choices=("fp32", "bf16", "auto"),
-        default="fp32",
-        help="encoding precision: bf16 weights or fp32; auto = bf16 on GPU, and on CPUs with native bf16 "
-        "that a cached micro-benchmark shows faster (default: %(default)s; recorded in the result)",
+        default="auto",
+        help="encoding precision: bf16 weights or fp32; auto (the default, as for embed and search) = bf16 "
+        "on GPU, and on CPUs with native bf16 that a cached micro-benchmark shows faster, fp32 elsewhere "
+        "(recorded in the result)",
     )
     p.add_argument(
         "--corpus",

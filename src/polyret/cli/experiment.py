@@ -87,8 +87,22 @@ def run_cmd(args) -> int:
     _out(f"{len(summary.cells_done)} cell(s) run, {len(summary.cells_skipped)} already done, "
          f"{summary.cells_total} in the grid; {summary.seconds:.0f} s")
     if summary.report_html:
-        _out(f"report: {summary.report_html.resolve()}")
+        _out(closing_lines(summary.report_html))
     return 0
+
+
+def closing_lines(report_html: Path) -> str:
+    """What a run ends with: the report's one-sentence answer (read back from its report.md) and the
+    report's path."""
+    from polyret.report.page import read_answer
+
+    answer = read_answer(report_html.with_name("report.md"))
+    lines = [f"answer: {answer}"] if answer else []
+    return "\n".join([*lines, f"report: {report_html.resolve()}"])
+
+
+NO_FOLDER_NOTE = ("no --out folder given: nothing to compare with, so every cell is listed as to do; "
+                  "pass --out DIR to see what an experiment folder already holds")
 
 
 def plan_cmd(args) -> int:
@@ -101,6 +115,8 @@ def plan_cmd(args) -> int:
     cells = shard_cells(plan_cells(spec), parse_shard(args.shard))
     layout = ExperimentLayout(args.out) if args.out else None
     _out(format_plan(spec, cells, layout, data_dir=args.data_dir, measure=not args.no_measure))
+    if layout is None:
+        _out(NO_FOLDER_NOTE)
     return 0
 
 

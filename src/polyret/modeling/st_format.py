@@ -55,6 +55,37 @@ def st_max_length_note(cfg: EncoderConfig) -> str | None:
             "the shorter limit embed differently there (set st.max_seq_length per side to match)")
 
 
+def trained_model_card(folder: str | Path, config: dict[str, Any], summary: dict[str, Any]) -> Path:
+    """Replace the model card of a finished training run's folder with one that names the trained
+    model (the folder) and its recipe: base model, data, batch strategy, steps, the selected step."""
+    folder = Path(folder)
+    model, data, sampling, train = (config.get(k, {}) for k in ("model", "data", "sampling", "train"))
+    strategy = sampling.get("strategy", "?")
+    if strategy == "hybrid":
+        strategy += f" (alpha = {sampling.get('alpha')}, mono share of batches)"
+    recipe = {
+        "base model": model.get("name"),
+        "training data": ", ".join(data.get("train_data", [])) + f" ({', '.join(data.get('languages', []))})",
+        "batch strategy": strategy,
+        "batch size": sampling.get("batch_size"),
+        "steps": train.get("max_steps"),
+        "learning rate": train.get("lr"),
+        "temperature": train.get("temperature"),
+        "max lengths (query / passage tokens)": f"{model.get('max_query_length')} / "
+                                                f"{model.get('max_passage_length')}",
+        "seeds (train / sampler)": f"{train.get('seed')} / {sampling.get('seed')}",
+        "saved": summary.get("saved", f"select = {train.get('select')}"),
+    }
+    rows = "\n".join(f"| {k} | {v} |" for k, v in recipe.items() if v not in (None, ""))
+    card = (folder / MODEL_CARD).read_text(encoding="utf-8") if (folder / MODEL_CARD).is_file() else ""
+    front, sep, rest = card.partition("\n# ")  # front matter | old title line + the rest
+    body = rest.partition("\n")[2] if sep else ""
+    title = (f"# {folder.name}\n\nA retriever fine-tuned with polyret from {model.get('name')} "
+             f"({strategy} batches); the resolved training config is `config.yaml` beside this file.\n\n"
+             f"| training recipe | |\n|---|---|\n{rows}\n")
+    return Path(write_text(folder / MODEL_CARD, (front + "\n" if sep else "") + title + body))
+
+
 def _model_kwargs(backbone) -> dict[str, Any]:
     """Arguments that make sentence-transformers build the backbone as polyret does (no pooler head:
     without this it builds an untrained one and prints a "LOAD REPORT" of missing keys)."""
@@ -76,7 +107,7 @@ pipeline_tag: sentence-similarity
 
 # {Path(str(model.source or "polyret-model")).name}
 
-A bi-encoder saved by [polyret](https://github.com/) (source: `{model.source or "unknown"}`);
+A bi-encoder saved by polyret (source: `{model.source or "unknown"}`);
 {model.dim}-dimensional embeddings, {cfg.pooling} pooling, {similarity}.
 
 | setting | value |

@@ -3,7 +3,8 @@
 :func:`write_report` reads an experiment folder (``polyret.experiment.layout``) and writes
 ``report.md``, one self-contained ``report.html`` and ``plots/*.png`` into it. Modules:
 :mod:`.collect` (reading; every result-dict key), :mod:`.stats` (paired tests, pure),
-:mod:`.analysis` (the numbers), :mod:`.tables`, :mod:`.plots`, :mod:`.render`.
+:mod:`.analysis` (the numbers), :mod:`.tables`, :mod:`.plots`, :mod:`.formatting` (tables that fit),
+:mod:`.render` (the report's blocks), :mod:`.page` (Markdown and HTML).
 """
 
 from __future__ import annotations

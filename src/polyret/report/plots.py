@@ -1,6 +1,9 @@
 """The report's plots as PNG bytes (matplotlib Agg, no pyplot state; same inputs give same bytes).
 
-Every function returns ``{file name: png bytes}`` (empty when there is nothing to plot).
+Every function returns ``{file name: png bytes}`` (empty when there is nothing to plot). Figures are
+drawn :data:`WIDTH` inches wide so that they fill the report's text column; small differences are
+shown as dots with their spread on an axis zoomed to the data (never bars from 0), one metric per
+axis (small multiples), and an error bar only where there is a spread (two or more runs).
 """
 
 from __future__ import annotations
@@ -18,6 +21,18 @@ from polyret.report.collect import ExperimentData
 from polyret.report.stats import DiffRow, mean_std
 
 DPI = 100
+WIDTH = 11.0  # inches: 1100 px, the report's column width
+PANELS_PER_ROW = 4
+HEATMAP_CAPTION = "mAP per (query, candidate) language pair; diagonal = Mono, off-diagonal = Cross"
+HEATMAP_SCALE = (0.0, 1.0)  # mAP's whole range: a 0.05 gap stays a small step of colour
+
+Summary = tuple[float, float, int]  # mean, sample std (NaN for one run), number of runs
+
+
+def _grid(n: int) -> tuple[int, int]:
+    """(rows, columns) for ``n`` panels: at most :data:`PANELS_PER_ROW` a row, rows filled evenly."""
+    rows = math.ceil(n / PANELS_PER_ROW)
+    return rows, math.ceil(n / rows)
 
 
 def _figure(width: float, height: float):
@@ -35,12 +50,19 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _colors(names: Sequence[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return {n: cmap(i % 10) for i, n in enumerate(names)}
+
+
 def forest(rows: Sequence[DiffRow], title: str, level: float = 0.05) -> dict[str, bytes]:
     """a - b with 95 % CI per dataset x subset (the pre-registered family)."""
     rows = [r for r in rows if not math.isnan(r.diff)]
     if not rows:
         return {}
-    fig = _figure(7, 0.8 + 0.35 * len(rows))
+    fig = _figure(WIDTH, 1.6 + 0.32 * len(rows))
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
     diffs = np.array([r.diff for r in rows])
@@ -52,51 +74,69 @@ def forest(rows: Sequence[DiffRow], title: str, level: float = 0.05) -> dict[str
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{r.task.split('/')[-1]} / {r.subset} (n={r.n})" for r in rows])
     ax.set_xlabel(f"{rows[0].comparison}  {rows[0].metric}  (95 % CI; red: Holm p < {level:g})")
+    ax.grid(axis="x", color="#ddd", lw=0.6)
     ax.set_title(title)
     return {"forest.png": _png(fig)}
 
 
-def _bars(ax, groups: list[str], series: dict[str, list[tuple[float, float]]], ylabel: str) -> None:
-    width = 0.8 / max(len(series), 1)
-    x = np.arange(len(groups))
-    for i, (name, vals) in enumerate(series.items()):
-        mean = [v[0] for v in vals]
-        err = [0.0 if math.isnan(v[1]) else v[1] for v in vals]
-        ax.bar(x + i * width - 0.4 + width / 2, mean, width, yerr=err, label=name, capsize=2)
-    ax.set_xticks(x, groups, rotation=20, ha="right")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7)
+def dot_panels(panels: Sequence[tuple[str, dict[str, Summary]]], xlabel: str, title: str,
+               names: Sequence[str]) -> bytes:
+    """Small multiples: one panel per (title, {row name: (mean, std, n)}), each with its own axis
+    zoomed to its values; rows as dots, ± std bars only where n >= 2."""
+    nrows, ncols = _grid(len(panels))
+    fig = _figure(WIDTH, 0.9 + nrows * (0.5 + 0.28 * len(names)))
+    color = _colors(names)
+    for i, (panel, values) in enumerate(panels):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        shown = [(n, *values[n]) for n in names if n in values and values[n][2] > 0]
+        for y, (n, mean, std, count) in enumerate(reversed(shown)):
+            spread = std if count >= 2 and not math.isnan(std) else None
+            ax.errorbar([mean], [y], xerr=None if spread is None else [[spread], [spread]], fmt="o",
+                        color=color[n], capsize=3, ms=5)
+        ax.set_yticks(range(len(shown)), [s[0] for s in reversed(shown)] if i % ncols == 0
+                      else [""] * len(shown))
+        ax.set_ylim(-0.6, len(shown) - 0.4)
+        ax.margins(x=0.15)
+        ax.grid(axis="x", color="#ddd", lw=0.6)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_title(panel, fontsize=9)
+    fig.supxlabel(xlabel, fontsize=9)
+    fig.suptitle(title)
+    return _png(fig)
+
+
+def _summaries(data: ExperimentData, names: Sequence[str], col: Column) -> dict[str, Summary]:
+    return {n: mean_std(column_values(data, n, col)) for n in names}
 
 
 def setting_bars(data: ExperimentData) -> dict[str, bytes]:
-    """Grouped bars per LAReQA suite (Mono / Cross / Multi mAP) and for BEIR (dataset x subset)."""
+    """Dots per LAReQA suite (Mono / Cross / Multi mAP, one panel each) and for BEIR (one panel per
+    dataset x subset)."""
     out = {}
     names = [n for n in data.rows if n != "bm25"]
     for suite in [s for s in data.spec.suites if s.is_lareqa]:
-        cols = [Column("", s, suite.slug, "lareqa", s) for s in collect.LAREQA_SETTINGS]
-        series = {n: [mean_std(column_values(data, n, c))[:2] for c in cols] for n in names}
-        fig = _figure(6, 3.5)
-        ax = fig.add_subplot()
-        _bars(ax, [c.setting.capitalize() for c in cols], series, "mAP")
-        ax.set_title(f"{suite.task}: mAP per setting (mean ± std over seeds)")
-        out[f"bars-{suite.slug}.png"] = _png(fig)
+        panels = [(s.capitalize(), _summaries(data, names, Column("", s, suite.slug, "lareqa", s)))
+                  for s in collect.LAREQA_SETTINGS]
+        out[f"bars-{suite.slug}.png"] = dot_panels(
+            panels, "mAP (each panel on its own zoomed axis)",
+            f"{suite.task}: mAP per setting (mean ± std over seeds; no bar: one run)", names)
     beir = [(s, sub) for s in data.spec.suites if s.task.startswith("beir/") for sub in data.subsets(s.task)]
     if beir:
-        cols = [Column("", "", s.slug, "beir", sub) for s, sub in beir]
-        series = {n: [mean_std(column_values(data, n, c))[:2] for c in cols] for n in data.rows}
-        fig = _figure(max(6, 0.9 * len(cols)), 3.8)
-        ax = fig.add_subplot()
-        _bars(ax, [f"{s.task.split('/')[-1]}/{sub}" for s, sub in beir], series,
-              data.spec.preregistration.primary_metric)
-        ax.set_title("BEIR per dataset / subset (mean ± std over seeds)")
-        out["bars-beir.png"] = _png(fig)
+        metric = data.spec.preregistration.primary_metric
+        panels = [(f"{s.task.split('/')[-1]} / {sub}",
+                   _summaries(data, data.rows, Column("", "", s.slug, "beir", sub))) for s, sub in beir]
+        out["bars-beir.png"] = dot_panels(
+            panels, f"{metric} (each panel on its own zoomed axis)",
+            f"BEIR {metric} per dataset / subset (mean ± std over seeds; no bar: one run)", data.rows)
     return out
 
 
 def pair_heatmaps(data: ExperimentData) -> dict[str, bytes]:
-    """Cross mAP per (query language, candidate language), mean over seeds, one panel per row."""
+    """mAP per (query language, candidate language), mean over seeds, one panel per row, values in the
+    cells on the fixed scale :data:`HEATMAP_SCALE` (diagonal = Mono pairs, off-diagonal = Cross)."""
     out = {}
     names = [n for n in data.rows if n != "bm25"]
+    vmin, vmax = HEATMAP_SCALE
     for suite in [s for s in data.spec.suites if s.is_lareqa]:
         mats = {}
         for n in names:
@@ -107,41 +147,44 @@ def pair_heatmaps(data: ExperimentData) -> dict[str, bytes]:
         mats = {n: v for n, v in mats.items() if v[0]}
         if not mats:
             continue
-        fig = _figure(3.6 * len(mats), 4.0)
-        vmin = min(float(np.nanmin(m)) for _, m in mats.values())
-        vmax = max(float(np.nanmax(m)) for _, m in mats.values())
+        size = max(len(v[0]) for v in mats.values())
+        ncols = min(len(mats), 2 if size > 7 else PANELS_PER_ROW)  # room for a value in every cell
+        nrows = math.ceil(len(mats) / ncols)
+        cell_font = 9 if size <= 6 else 7
+        fig = _figure(WIDTH, nrows * (WIDTH / ncols) * 0.85 + 0.6)
+        im = None
         for i, (n, (langs, m)) in enumerate(mats.items()):
-            ax = fig.add_subplot(1, len(mats), i + 1)
+            ax = fig.add_subplot(nrows, ncols, i + 1)
             im = ax.imshow(m, vmin=vmin, vmax=vmax, cmap="viridis")
-            ax.set_xticks(range(len(langs)), langs, fontsize=6, rotation=90)
-            ax.set_yticks(range(len(langs)), langs, fontsize=6)
-            ax.set_title(n, fontsize=9)
-            ax.set_xlabel("candidate language", fontsize=7)
-            if i == 0:
-                ax.set_ylabel("query language", fontsize=7)
-        fig.colorbar(im, ax=fig.axes, shrink=0.8, label="mAP")
-        fig.suptitle(f"{suite.task}: mAP per language pair (diagonal = Mono)")
+            for (r, c), v in np.ndenumerate(m):
+                if not math.isnan(v):
+                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=cell_font,
+                            color="white" if v < (vmin + vmax) / 2 else "black")
+            ax.set_xticks(range(len(langs)), langs, fontsize=9)
+            ax.set_yticks(range(len(langs)), langs, fontsize=9)
+            ax.set_title(n, fontsize=11)
+            ax.set_xlabel("candidate language", fontsize=9)
+            ax.set_ylabel("query language", fontsize=9)
+        fig.colorbar(im, ax=fig.axes, shrink=0.6, label=f"mAP (fixed scale {vmin:g} to {vmax:g})")
+        fig.suptitle(f"{suite.task}: {HEATMAP_CAPTION} (mean over seeds)")
         out[f"pairs-{suite.slug}.png"] = _png(fig)
     return out
 
 
 def bias_bars(data: ExperimentData) -> dict[str, bytes]:
-    """Language bias (mean rank distance in the Multi pool; lower is better) per row and suite."""
+    """Language bias (mean rank distance in the Multi pool; lower is better): one panel per suite."""
     suites = [s for s in data.spec.suites if s.is_lareqa]
     if not suites:
         return {}
     names = [n for n in data.rows if n != "bm25"]
-    cols = [Column("", "", s.slug, "bias", "bias", True) for s in suites]
-    series = {n: [mean_std(column_values(data, n, c))[:2] for c in cols] for n in names}
-    fig = _figure(6, 3.5)
-    ax = fig.add_subplot()
-    _bars(ax, [s.task for s in suites], series, "mean rank distance (lower is better)")
-    ax.set_title("Language bias")
-    return {"bias.png": _png(fig)}
+    panels = [(s.task, _summaries(data, names, Column("", "", s.slug, "bias", "bias", True))) for s in suites]
+    return {"bias.png": dot_panels(panels, "mean rank distance (lower is better)",
+                                   "Language bias (mean ± std over seeds; no bar: one run)", names)}
 
 
 def alpha_curve(data: ExperimentData) -> dict[str, bytes]:
-    """Metric vs alpha (mono share) when >= 3 distinct alphas are present; mono = 1, cross = 0."""
+    """Metric vs alpha (mono share) when >= 3 distinct alphas are present; mono = 1, cross = 0.
+    One panel per metric column, each with its own y axis."""
     arms = [(alpha_of(data, a), a) for a in data.spec.arm_names]
     arms = sorted((x, a) for x, a in arms if x is not None)
     if len({x for x, _ in arms}) < 3:
@@ -153,19 +196,25 @@ def alpha_curve(data: ExperimentData) -> dict[str, bytes]:
         elif s.task.startswith("beir/"):
             metric = data.spec.preregistration.primary_metric
             cols.append(Column("", f"{s.task} {metric}", s.slug, "beir", "all"))
-    fig = _figure(8.5, 3.8)
-    ax = fig.add_subplot()
-    for col in cols:
-        pts = [(x, *mean_std(column_values(data, a, col))[:2]) for x, a in arms]
-        pts = [p for p in pts if not math.isnan(p[1])]
+    nrows, ncols = _grid(len(cols))
+    fig = _figure(WIDTH, 0.8 + 2.6 * nrows)
+    for i, col in enumerate(cols):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        pts = [(x, *mean_std(column_values(data, a, col))) for x, a in arms]
+        pts = [p for p in pts if p[3] > 0]
         if pts:
-            xs, ms, sd = zip(*pts, strict=True)
-            ax.errorbar(xs, ms, yerr=[0 if math.isnan(v) else v for v in sd], marker="o", capsize=3,
-                        label=col.label)
-    ax.set_xlabel("alpha (share of mono batches; cross = 0, mono = 1)")
-    ax.set_ylabel("score")
-    fig.legend(fontsize=7, loc="outside right center")  # beside the axes: the lines fill them
-    ax.set_title("Alpha sweep (mean ± std over seeds)")
+            xs, ms, sd, ns = zip(*pts, strict=True)
+            ax.plot(xs, ms, marker="o", color="tab:blue")
+            spread = [(x, m, s) for x, m, s, n in pts if n >= 2 and not math.isnan(s)]
+            if spread:
+                sx, sm, ss = zip(*spread, strict=True)
+                ax.errorbar(sx, sm, yerr=ss, fmt="none", ecolor="tab:blue", capsize=3)
+        ax.set_title(col.label, fontsize=9)
+        ax.margins(y=0.2)
+        ax.grid(color="#ddd", lw=0.6)
+        ax.tick_params(labelsize=8)
+    fig.supxlabel("alpha (share of mono batches; cross = 0, mono = 1)", fontsize=9)
+    fig.suptitle("Alpha sweep (mean ± std over seeds; each panel its own axis)")
     return {"alpha.png": _png(fig)}
 
 
@@ -201,7 +250,7 @@ def loss_curves(data: ExperimentData) -> dict[str, bytes]:
 
     cmap = colormaps["tab10"]
     color = {a: cmap(i % 10) for i, a in enumerate(data.spec.arm_names)}
-    fig = _figure(7, 4)
+    fig = _figure(WIDTH, 4.5)
     ax = fig.add_subplot()
     seen = set()
     for arm, train, val in curves:
@@ -213,7 +262,7 @@ def loss_curves(data: ExperimentData) -> dict[str, bytes]:
             ax.plot(*zip(*val, strict=True), color=color[arm], ls="--", marker="o", ms=3)
     ax.set_xlabel("step")
     ax.set_ylabel("loss (solid: train, dashed: validation)")
-    ax.legend(fontsize=7)
+    fig.legend(fontsize=8, loc="outside right upper")  # beside the axes, never over the curves
     ax.set_title("Training curves (every seed)")
     return {"loss.png": _png(fig)}
 

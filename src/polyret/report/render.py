@@ -1,37 +1,26 @@
-"""Assemble the report (a list of blocks) and write ``report.md``, one self-contained ``report.html``
-(plots embedded as base64 PNG data URIs, no external resources) and ``plots/*.png``."""
+"""Assemble the report (a list of :class:`~polyret.report.page.Block`) and write ``report.md``, one
+self-contained ``report.html`` (see :mod:`.page`) and ``plots/*.png``."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from polyret.atomic import write_bytes, write_text
 from polyret.report import tables
-from polyret.report.analysis import comparison_rows
+from polyret.report.analysis import comparison_rows, main_columns
 from polyret.report.collect import ExperimentData
-from polyret.report.plots import all_plots
-from polyret.report.stats import METHOD, verdict
-
-CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.6em 0;font-size:.85em;display:block;overflow-x:auto}
-th,td{border:1px solid #ccc;padding:3px 6px}
-th{background:#f0f0f0}td.best{background:#e8f4e8}.banner{background:#fff3cd;border:1px solid #e0c060;
-padding:.6em 1em}.verdict{font-weight:600;border-left:4px solid #4a7;padding-left:.6em}
-.note{font-size:.85em;color:#555}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
-img{max-width:100%}"""
-
-
-@dataclass
-class Block:
-    kind: str  # h1 | h2 | p | banner | verdict | table | img | pre | list
-    value: Any
-    caption: str = ""
+from polyret.report.formatting import (
+    drop_constant_columns,
+    split_columns,
+    split_rows,
+    tidy_number,
+)
+from polyret.report.page import Block, to_html, to_markdown
+from polyret.report.plots import HEATMAP_CAPTION, all_plots
+from polyret.report.stats import METHOD, DiffRow, verdict
 
 
 def build(data: ExperimentData, plots: dict[str, bytes] | None = None
@@ -51,10 +40,9 @@ def build(data: ExperimentData, plots: dict[str, bytes] | None = None
         out.append(Block("banner", demo_banner(data)))
     out += _completeness(data)
     out += _research_question(data, rows, primary, plots)
-    out += [Block("h2", "Main table"), Block("table", tables.main_table(data))]
-    paper, checks = tables.paper_table(data)
-    out += [Block("h2", "The paper's comparison"), Block("list", checks), Block("table", paper)]
-    out += [Block("h2", "Zero-shot vs published"), Block("table", tables.zero_shot_table(data))]
+    out += _main_table_section(data)
+    out += _paper_section(data)
+    out += _zero_shot_section(data)
     out += _notes_section(data)
     out += _plots_section(data, plots)
     out += _prereg_section(data)
@@ -126,23 +114,118 @@ def _research_question(data, rows, primary, plots) -> list[Block]:
         out.append(Block("p", pre.research_question))
     if comp is None:
         return out + [Block("p", "No primary comparison is pre-registered.")]
-    sentence = verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level)
-    if data.spec.demo:
-        sentence += " (Demo-scale run: indicative only.)"
-    out.append(Block("verdict", sentence))
+    out.append(Block("verdict", answer(data, primary)))
     if "forest.png" in plots:
         out.append(Block("img", "forest.png", f"{comp.label} in {pre.primary_metric} per dataset x subset"))
     m = sum(1 for r in primary if not math.isnan(r.p))
     out.append(Block("p", "Method. " + METHOD.format(boot=pre.bootstrap, perm=pre.permutations,
                                                      metric=pre.primary_metric, m=m)))
-    out.append(Block("table", tables.comparison_table(primary, "Pre-registered family (Holm)",
-                                                      pre.significance_level)))
+    for table in _comparison_tables(tables.comparison_table(primary, "Pre-registered family (Holm)",
+                                                            pre.significance_level)):
+        out.append(Block("table", table))
     second = [r for r in rows if r.family != "primary"]
     if second:
-        out += [Block("p", "Secondary comparisons and metrics (Holm within each comparison x metric; "
-                           "exploratory):"),
-                Block("table", tables.comparison_table(second, "Secondary", pre.significance_level))]
+        out.append(Block("p", "Secondary comparisons and metrics (Holm within each comparison x metric; "
+                              "exploratory):"))
+        for table in _comparison_tables(tables.comparison_table(second, "Secondary",
+                                                                pre.significance_level)):
+            out.append(Block("table", table))
     return out
+
+
+def answer(data: ExperimentData, primary: list[DiffRow]) -> str:
+    """The report's one-sentence answer (:func:`~polyret.report.stats.verdict`), followed, where a raw
+    result and the Holm-corrected one disagree, by why (a raw p below alpha or a CI that excludes zero
+    that does not survive the correction for the whole family)."""
+    pre = data.spec.preregistration
+    comp = pre.primary_comparison
+    sentence = tidy_number(verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level))
+    sentence += raw_vs_corrected(primary, pre.significance_level)
+    if data.spec.demo:
+        sentence += " (Demo-scale run: indicative only.)"
+    return sentence
+
+
+def raw_vs_corrected(rows: list[DiffRow], level: float) -> str:
+    """A sentence on the cells whose uncorrected evidence (p < level, or a 95 % CI excluding zero)
+    is not significant after Holm's correction; empty when there is none."""
+    tested = [r for r in rows if not math.isnan(r.p_holm)]
+    raw = [r for r in tested if not r.significant(level)
+           and (r.p < level or (not math.isnan(r.ci_low) and (r.ci_low > 0 or r.ci_high < 0)))]
+    if not raw:
+        return ""
+    cells = ", ".join(f"{r.task.split('/')[-1]} / {r.subset} (raw p = {r.p:.3g}, 95 % CI "
+                      f"{tidy_number(f'{r.ci_low:+.4f}')} to {tidy_number(f'{r.ci_high:+.4f}')}, "
+                      f"Holm p = {r.p_holm:.3g})" for r in raw)
+    return (f" Uncorrected, {len(raw)} of {len(tested)} cells look different from zero: {cells}; the raw "
+            f"p-value and CI treat each cell alone, and Holm's correction for the {len(tested)} tests of the "
+            f"family lifts their p-values above {level:g}, so they are not counted as evidence.")
+
+
+def _comparison_tables(table: tables.Table) -> list[tables.Table]:
+    """The comparison table split by comparison x metric, each without its constant columns."""
+    key = [c for c, h in enumerate(table.header) if h in ("comparison", "metric")]
+    return [drop_constant_columns(t, keep=0) for t in split_rows(table, key)] if key else [table]
+
+
+def _main_table_section(data: ExperimentData) -> list[Block]:
+    """The main table, one table per suite (each with the model column) so that every one fits."""
+    table = tables.main_table(data)
+    cols = main_columns(data)
+    out = [Block("h2", table.title)]
+    if len(cols) != len(table.header) - 1:  # not the layout this split expects: show it whole
+        return out + [Block("table", table)]
+    groups: dict[str, list[int]] = {}
+    for i, col in enumerate(cols):
+        groups.setdefault(col.slug, []).append(i + 1)
+    names = {s.slug: s.task for s in data.spec.suites}
+    parts = split_columns(table, [(names.get(slug, slug), idx) for slug, idx in groups.items()])
+    for i, part in enumerate(parts):
+        part.note = table.note if i == len(parts) - 1 else ""
+        out.append(Block("table", part))
+    return out
+
+
+PAPER_POOL = "every language and every question of the test set (the full candidate pool)"
+
+
+def _paper_section(data: ExperimentData) -> list[Block]:
+    """Our LAReQA rows beside the paper's, with a caveat wherever the evaluation settings differ."""
+    paper, checks = tables.paper_table(data)
+    out = [Block("h2", paper.title)]
+    if not paper.rows or len(paper.header) < 2:
+        return out + [Block("p", "No XQuAD-R or MLQA-R suite in this experiment.")]
+    differ = [f"{s.task}: " + ", ".join(
+        ([f"languages {' '.join(s.languages)} only"] if s.languages else [])
+        + ([f"{s.max_queries} questions subsampled"] if s.max_queries else []))
+        for s in data.spec.suites if s.slug in ("xquad-r", "mlqa-r") and (s.languages or s.max_queries)]
+    if differ:
+        out.append(Block("caveat", "Not comparable with the paper's figures: this run evaluates "
+                         + "; ".join(differ) + f", while the paper's figures cover {PAPER_POOL}. A smaller "
+                         "pool changes mAP and the bias scale, so the paper's rows are for orientation "
+                         "only and the checks below say nothing about the paper's claims."))
+    return out + [Block("list", checks), Block("table", paper)]
+
+
+MTEB_SETTINGS = (512, 512)  # MTEB's query / passage lengths (tokens) for the published figures
+
+
+def _zero_shot_section(data: ExperimentData) -> list[Block]:
+    """Zero-shot vs MTEB, only when the zero-shot model was evaluated; a caveat where the settings
+    differ from MTEB's; ArguAna's self-hit rule mentioned only when ArguAna is evaluated."""
+    if "zero-shot" not in data.spec.references:
+        return []
+    table = tables.zero_shot_table(data)
+    beir = [s for s in data.spec.suites if s.task.startswith("beir/")]
+    if not any("arguana" in s.task for s in beir):
+        table.note = "; ".join(p for p in table.note.split("; ") if "ArguAna" not in p).rstrip(".") + "."
+    out = [Block("h2", table.title)]
+    differ = [s.task for s in beir
+              if (s.max_query_length, s.max_passage_length) != MTEB_SETTINGS or s.max_queries]
+    if differ:
+        out.append(Block("caveat", f"Settings differ from MTEB's ({MTEB_SETTINGS[0]} tokens, every query) "
+                         f"on {', '.join(differ)}: the differences there are not a replication check."))
+    return out + [Block("table", table)]
 
 
 def _plots_section(data, plots) -> list[Block]:
@@ -150,8 +233,11 @@ def _plots_section(data, plots) -> list[Block]:
     alpha = tables.alpha_table(data)
     if alpha is not None:
         out.append(Block("table", alpha))
-    captions = {"bars-": "mean ± std over seeds", "pairs-": "Cross mAP per language pair, per arm",
-                "bias.png": "language bias, lower is better", "alpha.png": "alpha sweep",
+    captions = {"bars-": "mean per row, ± std over seeds where a row has two or more runs; each panel on "
+                         "its own zoomed axis",
+                "pairs-": HEATMAP_CAPTION + ", per row (mean over seeds)",
+                "bias.png": "language bias, lower is better",
+                "alpha.png": "alpha sweep, one panel per metric",
                 "loss.png": "training curves"}
     for name in plots:
         if name == "forest.png":
@@ -196,14 +282,14 @@ NOTES_FILE = "notes.md"  # the analysts' own notes in an experiment folder, show
 
 
 def _notes_section(data) -> list[Block]:
-    """``notes.md`` of the experiment folder (paragraphs separated by blank lines), if there is one:
-    what the analysts found out beyond the generated numbers (e.g. why a zero-shot figure differs)."""
+    """``notes.md`` of the experiment folder (Markdown), if there is one: what the analysts found out
+    beyond the generated numbers (e.g. why a zero-shot figure differs)."""
     path = data.root / NOTES_FILE
     if not path.is_file():
         return []
-    paragraphs = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    text = path.read_text(encoding="utf-8").strip()
     return [Block("h2", "Notes"), Block("p", f"Written by the analysts ({NOTES_FILE}), not generated."),
-            *(Block("p", p) for p in paragraphs)]
+            Block("md", text)] if text else []
 
 
 def _setup_section(data) -> list[Block]:
@@ -230,57 +316,6 @@ def _setup_section(data) -> list[Block]:
            Block("p", "Resolved experiment config:"),
            Block("pre", yaml.safe_dump(data.spec.to_dict(), sort_keys=False, allow_unicode=True))]
     return out
-
-
-# ------------------------------------------------------------------------------------- output
-def to_markdown(blocks: list[Block], plot_dir: str = "plots") -> str:
-    parts = []
-    for b in blocks:
-        if b.kind in ("h1", "h2"):
-            parts.append(("# " if b.kind == "h1" else "## ") + b.value)
-        elif b.kind == "banner":
-            parts.append(f"> **{b.value}**")
-        elif b.kind == "verdict":
-            parts.append(f"**Answer:** {b.value}")
-        elif b.kind == "table":
-            parts.append(f"**{b.value.title}**\n\n{b.value.markdown()}")
-        elif b.kind == "img":
-            parts.append(f"![{b.caption}]({plot_dir}/{b.value})")
-        elif b.kind == "pre":
-            parts.append(f"```\n{b.value.rstrip()}\n```")
-        elif b.kind == "list":
-            parts.append("\n".join(f"- {x}" for x in b.value))
-        else:
-            parts.append(str(b.value))
-    return "\n\n".join(parts) + "\n"
-
-
-def to_html(blocks: list[Block], plots: dict[str, bytes]) -> str:
-    body = []
-    title = next((b.value for b in blocks if b.kind == "h1"), "polyret report")
-    for b in blocks:
-        text = html.escape(str(b.value)) if isinstance(b.value, str) else ""
-        if b.kind in ("h1", "h2"):
-            ident = b.value.lower().replace(" ", "-").replace("'", "")
-            body.append(f"<{b.kind} id=\"{html.escape(ident)}\">{text}</{b.kind}>")
-        elif b.kind == "banner":
-            body.append(f"<div class=\"banner\"><b>{text}</b></div>")
-        elif b.kind == "verdict":
-            body.append(f"<p class=\"verdict\">Answer: {text}</p>")
-        elif b.kind == "table":
-            body.append(f"<h3>{html.escape(b.value.title)}</h3>{b.value.html()}")
-        elif b.kind == "img":
-            data = base64.b64encode(plots[b.value]).decode("ascii")
-            body.append(f"<figure><img alt=\"{html.escape(b.caption)}\" src=\"data:image/png;base64,{data}\">"
-                        f"<figcaption>{html.escape(b.caption)}</figcaption></figure>")
-        elif b.kind == "pre":
-            body.append(f"<pre>{text}</pre>")
-        elif b.kind == "list":
-            body.append("<ul>" + "".join(f"<li>{html.escape(str(x))}</li>" for x in b.value) + "</ul>")
-        else:
-            body.append(f"<p>{text}</p>")
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
-            f"</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
 def write(data: ExperimentData) -> tuple[Path, Path]:

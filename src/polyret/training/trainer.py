@@ -45,6 +45,7 @@ from polyret.config import ExperimentConfig, save_config
 from polyret.errors import NonFiniteError
 from polyret.hardware import machine_info, precision_record
 from polyret.losses.contrastive import InfoNCELoss, model_similarity
+from polyret.modeling.st_format import trained_model_card
 from polyret.sampling.batch_samplers import batch_stream
 from polyret.sampling.factory import build_sampler
 from polyret.training import checkpointing as ckpt
@@ -371,6 +372,7 @@ def _finish(run: Run, resumed_from: str | None, changes: list[str], seconds: flo
                               f"the final model (step {step})")
             install_model(staging, run.out)
         write_json(run.out / SUMMARY, summary)
+        trained_model_card(run.out, run.cfg.to_dict(), summary)
         if not tc.keep_checkpoints_at_end:
             shutil.rmtree(run.ckpt_dir, ignore_errors=True)
     run.accelerator.wait_for_everyone()
