@@ -16,7 +16,7 @@ from polyret.report import tables
 from polyret.report.analysis import comparison_rows
 from polyret.report.collect import ExperimentData
 from polyret.report.plots import all_plots
-from polyret.report.stats import METHOD, verdict
+from polyret.report.stats import method_text, verdict
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em;display:block;overflow-x:auto}
@@ -126,22 +126,28 @@ def _research_question(data, rows, primary, plots) -> list[Block]:
         out.append(Block("p", pre.research_question))
     if comp is None:
         return out + [Block("p", "No primary comparison is pre-registered.")]
-    sentence = verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level)
+    sentence = verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level,
+                       pre.equivalence_margin)
     if data.spec.demo:
         sentence += " (Demo-scale run: indicative only.)"
     out.append(Block("verdict", sentence))
     if "forest.png" in plots:
         out.append(Block("img", "forest.png", f"{comp.label} in {pre.primary_metric} per dataset x subset"))
     m = sum(1 for r in primary if not math.isnan(r.p))
-    out.append(Block("p", "Method. " + METHOD.format(boot=pre.bootstrap, perm=pre.permutations,
-                                                     metric=pre.primary_metric, m=m)))
-    out.append(Block("table", tables.comparison_table(primary, "Pre-registered family (Holm)",
-                                                      pre.significance_level)))
-    second = [r for r in rows if r.family != "primary"]
-    if second:
-        out += [Block("p", "Secondary comparisons and metrics (Holm within each comparison x metric; "
-                           "exploratory):"),
-                Block("table", tables.comparison_table(second, "Secondary", pre.significance_level))]
+    out.append(Block("p", "Method. " + method_text(pre.primary_metric, m, pre.bootstrap,
+                                                   pre.equivalence_margin, pre.pooled)))
+    out.append(Block("table", tables.seed_aware_table(primary, "Pre-registered family (Holm), seed-aware: "
+                                                      "primary", pre.significance_level)))
+    out.append(Block("table", tables.query_level_table(primary, "Pre-registered family, query-level: "
+                                                       "secondary view")))
+    for family, title in (("per-task", "Per-task cells of the pooled comparison (own Holm family; "
+                                       "secondary)"),
+                          ("secondary", "Secondary comparisons and metrics (Holm within each comparison x "
+                                        "metric; exploratory)")):
+        rows_f = [r for r in rows if r.family == family]
+        if rows_f:
+            out += [Block("table", tables.seed_aware_table(rows_f, title, pre.significance_level)),
+                    Block("table", tables.query_level_table(rows_f, title + ", query-level view"))]
     return out
 
 
