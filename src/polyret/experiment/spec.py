@@ -274,7 +274,8 @@ def _parse_prereg(src: str, raw: Any, arms: list[str]) -> Preregistration:
     if not isinstance(level, float) or not 0 < level < 1:
         raise ConfigError(f"{where}.significance_level: expected a number in (0, 1), got {level!r}")
     margin = values.get("equivalence_margin")
-    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, int | float) or margin <= 0):
+    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, int | float)
+                               or margin <= 0):
         raise ConfigError(f"{where}.equivalence_margin: expected a number > 0 (metric units), got {margin!r}")
     if not isinstance(values.get("pooled", False), bool):
         raise ConfigError(f"{where}.pooled: expected true or false, got {values['pooled']!r}")

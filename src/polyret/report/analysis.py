@@ -1,4 +1,4 @@
-"""The report's numbers: comparison rows (:mod:`polyret.stats`) and per-seed column values of an experiment."""
+"""The report's numbers: comparison rows (:mod:`polyret.stats`) and per-seed column values."""
 
 from __future__ import annotations
 
@@ -113,7 +113,8 @@ def difference_rows(data: ExperimentData, comparisons: Sequence[Comparison], met
             strata_by_subset: dict[str, list] = {}
             for task in data.spec.beir_tasks:
                 slug = task.replace("/", "-")
-                runs_a, runs_b = arm_scores(data, comp.a, slug, metric), arm_scores(data, comp.b, slug, metric)
+                runs_a = arm_scores(data, comp.a, slug, metric)
+                runs_b = arm_scores(data, comp.b, slug, metric)
                 for subset, ids in data.subsets(task).items():
                     if bm25 and subset == BM25_SUBSET:
                         continue

@@ -168,7 +168,8 @@ def query_level_table(rows: Sequence[Difference], title: str) -> Table:
     """The secondary view: per-query differences of seed means (seed variance left out)."""
     out = []
     for r in rows:
-        err = "exact" if r.q_p_error == 0 else (MISSING if math.isnan(r.q_p_error) else f"± {r.q_p_error:.4f}")
+        err = ("exact" if r.q_p_error == 0 else
+               MISSING if math.isnan(r.q_p_error) else f"± {r.q_p_error:.4f}")
         out.append([r.comparison, r.task, r.subset, r.metric, str(r.n), number(r.diff, signed=True),
                      interval(r.q_ci_low, r.q_ci_high), _p(r.q_p), err, _p(r.q_p_holm), number(r.d_z, 2)])
     header = ["comparison", "dataset", "subset", "metric", "queries", "a - b", "95 % CI (bootstrap)",

@@ -117,7 +117,8 @@ def _check(strata: Sequence[Stratum]) -> None:
             if not np.all(np.isfinite(y)):
                 raise ValueError(f"stratum {i} arm {side}: non-finite scores")
         if st.a.shape[1] != st.b.shape[1]:
-            raise ValueError(f"stratum {i}: unbalanced (arms scored {st.a.shape[1]} vs {st.b.shape[1]} queries)")
+            raise ValueError(f"stratum {i}: unbalanced (arms scored {st.a.shape[1]} vs {st.b.shape[1]} "
+                             "queries)")
         if st.a.shape[0] != strata[0].a.shape[0] or st.b.shape[0] != strata[0].b.shape[0]:
             raise ValueError(f"stratum {i}: unbalanced (a different number of seeds than stratum 0)")
 

@@ -15,7 +15,7 @@ arm over a fixed list of query ids and returns a :class:`Difference` with
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -115,14 +115,16 @@ def compare_arms(strata: Sequence[tuple[Sequence[Scores], Sequence[Scores], Sequ
     return row
 
 
-def correct(rows: Sequence[Difference]) -> None:
-    """Holm within each ``(family, comparison, metric)`` group, in place, for p, TOST p and query p.
+def family_key(row: Difference) -> tuple:
+    """The report's Holm groups: the primary family as one; any other by family x comparison x metric."""
+    return ("primary",) if row.family == "primary" else (row.family, row.comparison, row.metric)
 
-    The primary family is one group however many comparisons label it."""
-    groups: dict[tuple, list[Difference]] = {}
+
+def correct(rows: Sequence[Difference], key: Callable[[Difference], Hashable] = family_key) -> None:
+    """Holm within each group of ``key``, in place, for p, the TOST p and the query-level p."""
+    groups: dict[Hashable, list[Difference]] = {}
     for row in rows:
-        key = ("primary",) if row.family == "primary" else (row.family, row.comparison, row.metric)
-        groups.setdefault(key, []).append(row)
+        groups.setdefault(key(row), []).append(row)
     for group in groups.values():
         for p_name, adj_name in (("p", "p_holm"), ("tost_p", "tost_p_holm"), ("q_p", "q_p_holm")):
             tested = [r for r in group if not math.isnan(getattr(r, p_name))]

@@ -70,7 +70,8 @@ def _sign_blocks(n: int):
         yield np.hstack([np.tile(prefix, (tail_signs.shape[0], 1)), tail_signs])
 
 
-def bootstrap_ci(d, n_resamples: int = 10_000, seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(d, n_resamples: int = 10_000, seed: int = 0,
+                 confidence: float = 0.95) -> tuple[float, float]:
     """Paired bootstrap percentile CI of mean(d) over queries."""
     d = as_differences(d)
     rng = np.random.default_rng(seed)
