@@ -63,7 +63,7 @@ def test_clearly_better_arm_is_significant_in_the_right_direction(better):
     assert all(r.diff > 0.05 and r.significant(0.05) for r in primary)
     blocks, _ = build(load_experiment(better), plots={})
     answer = next(b.value for b in blocks if b.kind == "verdict")
-    assert "hybrid scores higher than cross on 3 of 3 cells" in answer
+    assert "hybrid scores higher than cross on all 3 (" in answer
 
 
 def test_subset_rows_use_the_preregistered_query_ids(better):
@@ -81,9 +81,42 @@ def test_subset_rows_use_the_preregistered_query_ids(better):
 def test_identical_arms_say_no_significant_difference(tmp_path):
     root = build_experiment(tmp_path / "same", shared_noise=True)
     text = to_markdown(build(load_experiment(root), plots={})[0])
-    assert "**Answer:** No significant difference" in text
+    assert "**Answer:** After Holm correction" in text and "inconclusive on all 3" in text
+    assert "no equivalence margin was pre-registered" in text
     rows = [r for r in comparison_rows(load_experiment(root)) if r.family == "primary"]
     assert all(r.p == 1.0 and r.diff == 0 for r in rows)
+
+
+def _rewrite_result(root, arm: str, change) -> str:
+    """Apply ``change`` to the scifact result of ``arm``'s first cell; returns the file's path."""
+    path = next((root / "cells").glob(f"{arm}-*/results/beir-scifact.json*"))
+    result = read_result(path)
+    change(result["per_query"]["all"]["nDCG@10"])
+    text = json.dumps(result).encode()  # NaN / Infinity literals as a careless writer would leave them
+    path.write_bytes(gzip.compress(text) if path.suffix == ".gz" else text)
+    return str(path)
+
+
+@pytest.mark.parametrize("bad", [None, "nan", "inf"])
+def test_a_non_finite_per_query_score_is_an_error_naming_file_and_query(tmp_path, bad):
+    root = build_experiment(tmp_path / "bad", effects={"hybrid": 0.08})
+    query = query_ids(60)[3]
+
+    def spoil(scores):
+        scores[query] = None if bad is None else float(bad)
+
+    _rewrite_result(root, "hybrid", spoil)
+    with pytest.raises(UserError, match=rf"beir-scifact.*query '{query}'.*not a finite number"):
+        comparison_rows(load_experiment(root))
+
+
+def test_a_preregistered_query_missing_from_a_result_is_an_error(tmp_path):
+    root = build_experiment(tmp_path / "lost", effects={"hybrid": 0.08})
+    data = load_experiment(root)
+    registered = data.subsets("beir/scifact")["long"][0]
+    _rewrite_result(root, "cross", lambda scores: scores.pop(registered))
+    with pytest.raises(UserError, match=rf"cross-.*beir-scifact.*query '{registered}' has no nDCG@10 score"):
+        comparison_rows(load_experiment(root))
 
 
 def test_partial_grid_reports_what_is_missing(tmp_path):

@@ -37,7 +37,7 @@ def test_monte_carlo_beyond_20_queries_states_an_error_below_0005():
     d = rng.normal(0.03, 0.1, 60)
     p, error, resamples = sign_flip_p(d, seed=1)
     assert 0 < error <= MC_ERROR and resamples >= 10_000
-    # the permutation p of a mean is close to the t-test's for n = 60; well within the stated error + model gap
+    # the permutation p of a mean is close to the t-test's for n = 60
     assert abs(p - stats.ttest_1samp(d, 0).pvalue) < 0.02
     assert sign_flip_p(d, seed=1) == (p, error, resamples)  # explicit seed: reproducible
     # a tiny p: the interval is narrow after the first batch

@@ -197,6 +197,6 @@ def family_summary(rows: list[Difference]) -> list[str]:
         lines.append(f"Holm family '{fam}': {len(members)} comparisons ({better} is better; "
                      f"{', '.join(metrics)})")
     dups = sorted({f"{m} in {s} (= {same})" for (s, m), same in DUPLICATES.items()})
-    if any(r.setting in ("mono", "cross") for r in rows):
+    if any(r.subset in ("mono", "cross") for r in rows):
         lines.append("not tested (equal per query to a tested metric): " + ", ".join(dups))
     return lines
