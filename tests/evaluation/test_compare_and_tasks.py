@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from polyret.cli.compare import format_rows
 from polyret.errors import UserError
 from polyret.evaluation.compare import check_comparable, compare_results, family_summary
-from polyret.cli.compare import format_rows
 from polyret.evaluation.report import summarize
 from polyret.evaluation.results import EvalResult
-from polyret.stats.resampling import holm
 from polyret.evaluation.tasks import parse_task
+from polyret.stats.resampling import holm
 
 
 def test_parse_task(tmp_path):

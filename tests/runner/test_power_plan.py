@@ -1,5 +1,6 @@
 """``polyret experiment plan --variance-from``: per pre-registered cell, the minimal detectable
-difference from an earlier experiment's variance (the committed rq-complex-beir folder), per task and pooled."""
+difference from an earlier experiment's variance (the committed rq-complex-beir folder), per task
+and pooled."""
 
 from __future__ import annotations
 
