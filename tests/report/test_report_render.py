@@ -245,3 +245,24 @@ def test_provenance_line_names_the_code_commit_under_result_commits(tmp_path):
     text = write_report(root)[0].read_text(encoding="utf-8")
     assert ("git commit abc1234 (results on top of code commit def5678) with local changes to src, "
             "spec hash") in text
+
+
+def test_pooled_preregistration_gives_a_pooled_primary_family_and_per_task_cells(tmp_path):
+    root = build_experiment(tmp_path / "pooled", effects={"hybrid": 0.001},
+                            beir=("beir/scifact", "beir/nfcorpus"),
+                            prereg={"pooled": True, "equivalence_margin": 0.05, "subsets": []})
+    data = load_experiment(root)
+    rows = [r for r in comparison_rows(data) if r.comparison == "hybrid - cross" and r.metric == "nDCG@10"]
+    primary = [r for r in rows if r.family == "primary"]
+    per_task = [r for r in rows if r.family == "per-task"]
+    assert [(r.task, r.subset, r.n) for r in primary] == [("pooled (2 of 2 tasks)", "all", 120)]
+    assert sorted(r.task for r in per_task) == ["beir/nfcorpus", "beir/scifact"]
+    pooled = primary[0]
+    assert pooled.diff == pytest.approx(sum(r.diff for r in per_task) / 2)
+    assert pooled.p_holm == pooled.p  # a family of one
+    assert min(r.p_holm for r in per_task) == pytest.approx(min(1.0, 2 * min(r.p for r in per_task)))
+    # a tiny true difference, precise data: equivalent within the pre-registered +-0.05
+    assert pooled.outcome(0.05) == "equivalent"
+    text = to_markdown(build(data, plots={})[0])
+    assert "(equivalent) on the one cell (pooled (2 of 2 tasks) / all)" in text and "+-0.05" in text
+    assert "Per-task cells of the pooled comparison" in text

@@ -68,7 +68,9 @@ def verdict(rows: Sequence[Difference], a: str, b: str, metric: str, level: floa
 
 
 def _count(rows: Sequence[Difference], m: int) -> str:
-    return f"{len(rows)} of {m}" if len(rows) < m else f"all {m}"
+    if len(rows) < m:
+        return f"{len(rows)} of {m}"
+    return f"all {m}" if m > 1 else "the one cell"
 
 
 def _name(r: Difference) -> str:
