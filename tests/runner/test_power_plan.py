@@ -72,3 +72,21 @@ def test_spec_validates_the_margin_and_pooling():
         _spec(equivalence_margin=-0.01)
     with pytest.raises(UserError, match="pooled: expected true or false"):
         _spec(pooled="yes")
+
+
+def test_preregister_records_margin_pooling_and_each_cells_mdd(monkeypatch, tmp_path):
+    import json
+
+    from polyret.evaluation import subset_listing
+    from polyret.runner.prereg import build_preregistration
+
+    pilot_tasks = json.loads((PILOT / "preregistration.json").read_text(encoding="utf-8"))["tasks"]
+    monkeypatch.setattr(subset_listing, "preregister", lambda tasks, subsets, data_dir=None: pilot_tasks)
+    spec = _spec(equivalence_margin=0.01, file=str(tmp_path / "p.json"))
+    out = build_preregistration(spec, variance_from=PILOT)
+    assert out["equivalence_margin"] == 0.01 and out["pooled"] is False
+    assert "Satterthwaite" in out["analysis"]
+    cells = out["power"]["cells"]
+    assert len(cells) == 12 and out["power"]["power"] == 0.8
+    expected = {(r.task, r.subset): r.mdd for r in power_rows(spec, PILOT, {})}
+    assert {(c["task"], c["subset"]): c["mdd"] for c in cells} == pytest.approx(expected)
