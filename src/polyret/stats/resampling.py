@@ -21,6 +21,7 @@ EXACT_MAX_N = 20  # exact enumeration while 2^n <= 2^20
 MC_ERROR = 0.005  # half-width of the 99 % Monte Carlo interval of a sign-flip p
 MC_CONFIDENCE = 0.99
 _BATCH = 10_000
+_BATCH_CELLS = 1 << 21
 _REL_TOL = 1e-12  # float noise allowed when comparing resampled statistics with the observed one
 
 
@@ -51,11 +52,12 @@ def sign_flip_p(d, seed: int = 0) -> tuple[float, float, int]:
         return float(hits / total), 0.0, total
     rng = np.random.default_rng(seed)
     z = norm.ppf(0.5 + MC_CONFIDENCE / 2)
+    batch = max(1000, min(_BATCH, _BATCH_CELLS // n))  # bounded memory: <= 2^21 signs per batch
     hits = total = 0
     while True:
-        signs = rng.choice((1.0, -1.0), size=(_BATCH, n))  # (batch, n)
+        signs = rng.integers(0, 2, size=(batch, n), dtype=np.int8) * 2 - 1  # (batch, n) of +-1
         hits += int(np.sum(np.abs(signs @ d) / n >= observed - tol))
-        total += _BATCH
+        total += batch
         p = (hits + 1) / (total + 1)
         error = z * math.sqrt(p * (1 - p) / total)
         if error <= MC_ERROR:
