@@ -64,3 +64,8 @@ def test_mean_ranks_by_hand_with_ties_as_shown_and_missing_values():
     assert mean_ranks(means, digits=4)[:2] == pytest.approx([4 / 3, 6 / 3])  # the tie is broken
     with_gap = mean_ranks([[0.5, math.nan], [0.4, 0.9], [0.3, 0.8]])
     assert math.isnan(with_gap[0]) and with_gap[1:] == pytest.approx([1.5, 2.5])
+
+
+def test_method_text_says_when_there_is_one_run_per_arm():
+    assert method_text("nDCG@10", 12, 100, None, False, seed_aware=False).startswith("With one run per arm")
+    assert not method_text("nDCG@10", 12, 100, None, False).startswith("With one run per arm")

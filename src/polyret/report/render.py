@@ -134,9 +134,11 @@ def _research_question(data, rows, primary, plots) -> list[Block]:
     if "forest.png" in plots:
         out.append(Block("img", "forest.png", f"{comp.label} in {pre.primary_metric} per dataset x subset"))
     m = sum(1 for r in primary if not math.isnan(r.p))
+    seeds = any(r.seed_aware for r in primary)
     out.append(Block("p", "Method. " + method_text(pre.primary_metric, m, pre.bootstrap,
-                                                   pre.equivalence_margin, pre.pooled)))
-    out.append(Block("table", tables.seed_aware_table(primary, "Pre-registered family (Holm), seed-aware: "
+                                                   pre.equivalence_margin, pre.pooled, seeds)))
+    view = "seed-aware" if seeds else "one run per arm (paired t)"
+    out.append(Block("table", tables.seed_aware_table(primary, f"Pre-registered family (Holm), {view}: "
                                                       "primary", pre.significance_level)))
     out.append(Block("table", tables.query_level_table(primary, "Pre-registered family, query-level: "
                                                        "secondary view")))

@@ -24,16 +24,21 @@ METHOD = (
 )
 
 
-def method_text(metric: str, m: int, boot: int, margin: float | None, pooled: bool) -> str:
-    """:data:`METHOD` filled in for one report."""
+ONE_RUN = ("With one run per arm the model has no seed term, so the primary analysis is the paired t-test "
+           "over queries and the training seed's variance is not estimable (not counted). ")
+
+
+def method_text(metric: str, m: int, boot: int, margin: float | None, pooled: bool,
+                seed_aware: bool = True) -> str:
+    """:data:`METHOD` filled in for one report (``seed_aware``: some arm has >= 2 seeds)."""
     equivalence = (f"Equivalence: two one-sided tests (TOST) against the pre-registered margin "
                    f"+-{margin:g} from the same model, Holm-corrected over the same family; a cell is "
                    f"'equivalent' when the corrected TOST p < alpha." if margin is not None else
                    "No equivalence margin was pre-registered, so a non-significant cell is inconclusive.")
-    return METHOD.format(pooled=("; tasks pooled with equal weights (task fixed, query nested in task)"
-                                 if pooled else ""), metric=metric,
-                         cells="query set, pooled over tasks" if pooled else "dataset x query set",
-                         m=m, equivalence=equivalence, boot=boot)
+    pooling = "; tasks pooled with equal weights (task fixed, query nested in task)" if pooled else ""
+    cells = "query set, pooled over tasks" if pooled else "dataset x query set"
+    return ("" if seed_aware else ONE_RUN) + METHOD.format(
+        pooled=pooling, metric=metric, cells=cells, m=m, equivalence=equivalence, boot=boot)
 
 
 def verdict(rows: Sequence[Difference], a: str, b: str, metric: str, level: float,
