@@ -80,6 +80,7 @@ def test_compares_two_arms_of_an_experiment_folder_seed_aware(experiment, capsys
     assert "hybrid - cross, seed-aware" in out and "3/3" in out
     rows = [line for line in out.splitlines() if line.startswith("hybrid - cross")]
     assert len(rows) == 3 and all(line.rstrip().endswith("*") for line in rows)
+    assert all("beir/scifact" in line for line in rows)  # the task is named on every row
 
 
 def test_unknown_arm_gets_a_did_you_mean(experiment, capsys):

@@ -143,7 +143,8 @@ def format_rows(rows) -> str:
     def p(v: float) -> str:
         return number(v, 4) if v >= 1e-4 or v != v else f"{v:.1e}"
 
-    body = [[r.comparison, r.subset if r.task == rows[0].task else f"{r.task} {r.subset}", r.metric,
+    tasks = len({r.task for r in rows}) > 1
+    body = [[r.comparison, f"{r.task} {r.subset}" if tasks else r.subset, r.metric,
              "up" if r.direction == "higher" else "down", r.n, f"{r.seeds_a}/{r.seeds_b}", number(r.mean_a),
              number(r.mean_b), number(r.diff, signed=True), interval(r.ci_low, r.ci_high), p(r.p),
              p(r.p_holm), "-" if r.margin is None else p(r.tost_p_holm), p(r.q_p), r.family,
