@@ -66,7 +66,8 @@ def load_result(path: str):
 def run(args) -> int:
     from polyret.errors import UserError
 
-    if len(args.results) == 1 and Path(args.results[0]).is_dir():
+    folder = len(args.results) == 1 and Path(args.results[0]).is_dir()
+    if folder:
         if not args.arms:
             raise UserError(f"{args.results[0]}: an experiment folder needs --arms A,B")
         rows, head, problems = _experiment(args)
@@ -75,7 +76,7 @@ def run(args) -> int:
             raise UserError("--arms needs one experiment folder, not result files")
         rows, head, problems = _files(args)
     _out(head)
-    _out(format_rows(rows))
+    _out(format_rows(rows, with_task=folder))
     if args.output:
         from polyret.atomic import write_json
         from polyret.evaluation.results import json_safe
@@ -135,15 +136,16 @@ def _experiment(args):
     return rows, head, []
 
 
-def format_rows(rows) -> str:
-    """The rows as a text table (numbers as the report prints them)."""
+def format_rows(rows, with_task: bool = False) -> str:
+    """The rows as a text table (numbers as the report prints them); the task named on each row when
+    ``with_task`` or when the rows span several tasks."""
     from polyret.evaluation.report import table
     from polyret.report.tables import interval, number
 
     def p(v: float) -> str:
         return number(v, 4) if v >= 1e-4 or v != v else f"{v:.1e}"
 
-    tasks = len({r.task for r in rows}) > 1
+    tasks = with_task or len({r.task for r in rows}) > 1
     body = [[r.comparison, f"{r.task} {r.subset}" if tasks else r.subset, r.metric,
              "up" if r.direction == "higher" else "down", r.n, f"{r.seeds_a}/{r.seeds_b}", number(r.mean_a),
              number(r.mean_b), number(r.diff, signed=True), interval(r.ci_low, r.ci_high), p(r.p),
