@@ -160,6 +160,9 @@ class ExperimentSpec:
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, as written to ``experiment.yaml`` (loads back to an equal spec)."""
         prereg = asdict(self.preregistration)
+        for key, default in (("equivalence_margin", None), ("pooled", False)):  # added later: unset keys
+            if prereg[key] == default:  # stay out, so earlier specs keep their hash
+                del prereg[key]
         return {
             "name": self.name,
             "description": self.description,
