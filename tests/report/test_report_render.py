@@ -266,3 +266,11 @@ def test_pooled_preregistration_gives_a_pooled_primary_family_and_per_task_cells
     text = to_markdown(build(data, plots={})[0])
     assert "(equivalent) on the one cell (pooled (2 of 2 tasks) / all)" in text and "+-0.05" in text
     assert "Per-task cells of the pooled comparison" in text
+
+
+def test_pooled_test_is_not_computed_when_a_seed_lacks_a_task(tmp_path):
+    root = build_experiment(tmp_path / "holey", effects={"hybrid": 0.01},
+                            beir=("beir/scifact", "beir/nfcorpus"), prereg={"pooled": True, "subsets": []})
+    next((root / "cells").glob("cross-s2-*/results/beir-nfcorpus.json*")).unlink()
+    rows = [r for r in comparison_rows(load_experiment(root)) if r.family == "primary"]
+    assert len(rows) == 1 and rows[0].n == 0 and "unbalanced" in rows[0].note

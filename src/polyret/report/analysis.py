@@ -131,6 +131,10 @@ def difference_rows(data: ExperimentData, comparisons: Sequence[Comparison], met
                 k = len(data.spec.beir_tasks)
                 for subset, strata in strata_by_subset.items():
                     label = (comp.label, f"pooled ({len(strata)} of {k} tasks)", subset, metric)
+                    if len({(len(a), len(b)) for a, b, _ in strata}) > 1:  # a seed missing on a task
+                        rows.append(Difference(*label, n=0, note="unbalanced: some seed has no result on "
+                                                                 "some task; pooled test not computed"))
+                        continue
                     rows.append(compare_arms(strata, label, margin=pre.equivalence_margin,
                                              bootstrap=pre.bootstrap, seed=seed))
     for row in rows:
