@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "polyret"
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("types", "paths", "atomic", "errors", "hardware", "progress"),
+    ("types", "paths", "atomic", "errors", "hardware", "progress", "stats"),
     ("config",),
     ("data",),
     ("modeling",),

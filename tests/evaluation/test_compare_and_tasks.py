@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from polyret.cli.compare import format_rows
 from polyret.errors import UserError
 from polyret.evaluation.compare import check_comparable, compare_results, family_summary
-from polyret.evaluation.report import comparison_table, summarize
+from polyret.evaluation.report import summarize
 from polyret.evaluation.results import EvalResult
-from polyret.evaluation.significance import holm
 from polyret.evaluation.tasks import parse_task
+from polyret.stats.resampling import holm
 
 
 def test_parse_task(tmp_path):
@@ -54,28 +55,29 @@ def test_compare_results_rows_and_holm():
     subsets = {"long": {"size": 20, "queries": {q: "why" for q in ids[:20]}},
                "group:x": {"size": 60, "queries": {q: "group" for q in ids}}}  # = "all": no extra row
     rows = compare_results(
-        [_result("a", base, subsets), _result("b", better), _result("c", same)], n_resamples=500
+        [_result("a", base, subsets), _result("b", better), _result("c", same)], bootstrap=500
     )
-    assert [(r.system, r.setting) for r in rows] == [
-        ("b", "all"),
-        ("b", "subset:long"),
-        ("c", "all"),
-        ("c", "subset:long"),
+    assert [(r.comparison, r.subset) for r in rows] == [
+        ("b - a", "all"),
+        ("b - a", "subset:long"),
+        ("c - a", "all"),
+        ("c - a", "subset:long"),
     ]
     b_all, b_long, c_all, _ = rows
-    assert b_all.delta > 0.2 and b_all.p_value < 0.01 and b_long.n == 20
-    assert c_all.delta == 0 and c_all.p_value == 1.0
-    np.testing.assert_allclose([r.p_holm for r in rows], holm([r.p_value for r in rows]))
-    assert "p Holm" in comparison_table(rows, "randomization")
+    # treatment - reference: the later file minus the baseline
+    assert b_all.diff > 0.2 and b_all.mean_a > b_all.mean_b and b_all.p < 0.01 and b_long.n == 20
+    assert c_all.diff == 0 and c_all.p == 1.0 and c_all.q_p == 1.0
+    np.testing.assert_allclose([r.p_holm for r in rows], holm([r.p for r in rows]))
+    assert "p Holm" in format_rows(rows)
 
 
 def test_compare_refuses_different_queries_unless_forced():
     a = _result("a", {"q1": 0.1, "q2": 0.2, "q3": 0.3})
     b = _result("b", {"q2": 0.5, "q3": 0.6, "q4": 0.9})
     with pytest.raises(UserError, match="not comparable: evaluated queries: 3 \\(all\\) in #0 \\(a\\)"):
-        compare_results([a, b], n_resamples=100)
-    (row,) = compare_results([a, b], n_resamples=100, force=True)  # aligned on the common queries
-    assert row.n == 2 and row.delta == pytest.approx(0.3)
+        compare_results([a, b], bootstrap=100)
+    (row,) = compare_results([a, b], bootstrap=100, force=True)  # aligned on the common queries
+    assert row.n == 2 and row.diff == pytest.approx(0.3)
     other = _result("c", {"q1": 0.0, "q2": 0.0, "q3": 0.0})
     other.task = "beir/nfcorpus"
     with pytest.raises(UserError, match="task: beir/scifact in #0 \\(a\\) vs beir/nfcorpus in #1 \\(c\\)"):
@@ -138,8 +140,8 @@ def _lareqa(name: str, rng, shift: float = 0.0) -> EvalResult:
 
 def test_lareqa_families_directions_and_no_duplicates():
     rng = np.random.default_rng(1)
-    rows = compare_results([_lareqa("a", rng), _lareqa("b", rng, 0.2)], n_resamples=200)
-    tested = {(r.setting, r.metric) for r in rows}
+    rows = compare_results([_lareqa("a", rng), _lareqa("b", rng, 0.2)], bootstrap=200)
+    tested = {(r.subset, r.metric) for r in rows}
     # RR = AP in mono and cross (one relevant): tested once; multi keeps both
     assert ("mono", "RR") not in tested and ("cross", "RR") not in tested and ("multi", "RR") in tested
     assert ("mono", "AP") in tested and ("mono", "R@10") in tested
@@ -147,13 +149,13 @@ def test_lareqa_families_directions_and_no_duplicates():
     assert [(r.family, r.direction) for r in bias] == [("bias", "lower")]
     assert all(r.family == "effectiveness" and r.direction == "higher" for r in rows if r not in bias)
     eff = [r for r in rows if r.family == "effectiveness"]
-    np.testing.assert_allclose([r.p_holm for r in eff], holm([r.p_value for r in eff]))
-    assert bias[0].p_holm == bias[0].p_value  # a family of one
+    np.testing.assert_allclose([r.p_holm for r in eff], holm([r.p for r in eff]))
+    assert bias[0].p_holm == bias[0].p  # a family of one
     lines = family_summary(rows)
     assert lines[0].startswith(f"Holm family 'effectiveness': {len(eff)} comparisons (higher is better")
     assert "Holm family 'bias': 1 comparisons (lower is better; rank_distance)" in lines
     assert "RR in mono (= AP)" in lines[-1]
-    table = comparison_table(rows, "randomization")
+    table = format_rows(rows)
     assert "family" in table and "down" in table
     other = _lareqa("c", rng)
     other.config["candidate_text"] = "sentence+context"
@@ -170,8 +172,8 @@ def test_metric_option_applies_to_subset_rows():
     r100 = {q: float(rng.random()) for q in ids}
     subsets = {"long": {"size": 10, "queries": {q: "why" for q in ids[:10]}}}
     a, b = _result("a", nd, subsets, r100), _result("b", dict(nd), None, {q: 1.0 for q in ids})
-    rows = compare_results([a, b], n_resamples=100, metrics=["R@100"])
-    assert [(r.setting, r.metric) for r in rows] == [("all", "R@100"), ("subset:long", "R@100")]
+    rows = compare_results([a, b], bootstrap=100, metrics=["R@100"])
+    assert [(r.subset, r.metric) for r in rows] == [("all", "R@100"), ("subset:long", "R@100")]
     assert rows[1].n == 10
 
 

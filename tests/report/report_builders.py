@@ -16,7 +16,7 @@ STRATEGIES = {"mono": ("mono", None), "cross": ("cross", None), "hybrid": ("hybr
 
 
 def spec_dict(seeds=(1, 2, 3), arms=None, beir=("beir/scifact",), lareqa=("xquad-r",), demo=False,
-              permutations=200, bootstrap=200) -> dict:
+              permutations=200, bootstrap=200, prereg: dict | None = None) -> dict:
     arms = arms or {name: {"strategy": s, **({"alpha": a} if a is not None else {})}
                     for name, (s, a) in STRATEGIES.items()}
     return {
@@ -30,7 +30,8 @@ def spec_dict(seeds=(1, 2, 3), arms=None, beir=("beir/scifact",), lareqa=("xquad
             "file": "prereg.json", "research_question": "Does hybrid beat cross on complex queries?",
             "hypotheses": ["H1: hybrid - cross > 0 on long queries"], "subsets": ["long", "multi-part"],
             "permutations": permutations, "bootstrap": bootstrap,
-            "comparisons": [{"a": "hybrid", "b": "cross", "primary": True}, {"a": "hybrid", "b": "mono"}]},
+            "comparisons": [{"a": "hybrid", "b": "cross", "primary": True}, {"a": "hybrid", "b": "mono"}],
+            **(prereg or {})},
     }
 
 

@@ -12,8 +12,8 @@ from polyret.report import write_report
 from polyret.report.formatting import drop_constant_columns, is_numeric, split_columns, tidy_number
 from polyret.report.page import markdown_html, read_answer
 from polyret.report.render import raw_vs_corrected
-from polyret.report.stats import DiffRow
 from polyret.report.tables import Table
+from polyret.stats.difference import Difference as DiffRow
 
 NOTES = "**Zero-shot ArguAna vs MTEB.** Run `polyret evaluate --task beir/arguana`.\n\n# A heading\n"
 

@@ -64,7 +64,7 @@ def test_clearly_better_arm_is_significant_in_the_right_direction(better):
     assert all(r.diff > 0.05 and r.significant(0.05) for r in primary)
     blocks, _ = build(load_experiment(better), plots={})
     answer = next(b.value for b in blocks if b.kind == "verdict")
-    assert "hybrid scores higher than cross on 3 of 3 cells" in answer
+    assert "hybrid scores higher than cross on all 3 (" in answer
 
 
 def test_subset_rows_use_the_preregistered_query_ids(better):
@@ -82,9 +82,42 @@ def test_subset_rows_use_the_preregistered_query_ids(better):
 def test_identical_arms_say_no_significant_difference(tmp_path):
     root = build_experiment(tmp_path / "same", shared_noise=True)
     text = to_markdown(build(load_experiment(root), plots={})[0])
-    assert "**Answer:** No significant difference" in text
+    assert "**Answer:** After Holm correction" in text and "inconclusive on all 3" in text
+    assert "no equivalence margin was pre-registered" in text
     rows = [r for r in comparison_rows(load_experiment(root)) if r.family == "primary"]
     assert all(r.p == 1.0 and r.diff == 0 for r in rows)
+
+
+def _rewrite_result(root, arm: str, change) -> str:
+    """Apply ``change`` to the scifact result of ``arm``'s first cell; returns the file's path."""
+    path = next((root / "cells").glob(f"{arm}-*/results/beir-scifact.json*"))
+    result = read_result(path)
+    change(result["per_query"]["all"]["nDCG@10"])
+    text = json.dumps(result).encode()  # NaN / Infinity literals as a careless writer would leave them
+    path.write_bytes(gzip.compress(text) if path.suffix == ".gz" else text)
+    return str(path)
+
+
+@pytest.mark.parametrize("bad", [None, "nan", "inf"])
+def test_a_non_finite_per_query_score_is_an_error_naming_file_and_query(tmp_path, bad):
+    root = build_experiment(tmp_path / "bad", effects={"hybrid": 0.08})
+    query = query_ids(60)[3]
+
+    def spoil(scores):
+        scores[query] = None if bad is None else float(bad)
+
+    _rewrite_result(root, "hybrid", spoil)
+    with pytest.raises(UserError, match=rf"beir-scifact.*query '{query}'.*not a finite number"):
+        comparison_rows(load_experiment(root))
+
+
+def test_a_preregistered_query_missing_from_a_result_is_an_error(tmp_path):
+    root = build_experiment(tmp_path / "lost", effects={"hybrid": 0.08})
+    data = load_experiment(root)
+    registered = data.subsets("beir/scifact")["long"][0]
+    _rewrite_result(root, "cross", lambda scores: scores.pop(registered))
+    with pytest.raises(UserError, match=rf"cross-.*beir-scifact.*query '{registered}' has no nDCG@10 score"):
+        comparison_rows(load_experiment(root))
 
 
 def test_partial_grid_reports_what_is_missing(tmp_path):
@@ -214,3 +247,32 @@ def test_provenance_line_names_the_code_commit_under_result_commits(tmp_path):
     text = write_report(root)[0].read_text(encoding="utf-8")
     assert ("git commit abc1234 (results on top of code commit def5678) with local changes to src, "
             "spec hash") in text
+
+
+def test_pooled_preregistration_gives_a_pooled_primary_family_and_per_task_cells(tmp_path):
+    root = build_experiment(tmp_path / "pooled", effects={"hybrid": 0.001},
+                            beir=("beir/scifact", "beir/nfcorpus"),
+                            prereg={"pooled": True, "equivalence_margin": 0.05, "subsets": []})
+    data = load_experiment(root)
+    rows = [r for r in comparison_rows(data) if r.comparison == "hybrid - cross" and r.metric == "nDCG@10"]
+    primary = [r for r in rows if r.family == "primary"]
+    per_task = [r for r in rows if r.family == "per-task"]
+    assert [(r.task, r.subset, r.n) for r in primary] == [("pooled (2 of 2 tasks)", "all", 120)]
+    assert sorted(r.task for r in per_task) == ["beir/nfcorpus", "beir/scifact"]
+    pooled = primary[0]
+    assert pooled.diff == pytest.approx(sum(r.diff for r in per_task) / 2)
+    assert pooled.p_holm == pooled.p  # a family of one
+    assert min(r.p_holm for r in per_task) == pytest.approx(min(1.0, 2 * min(r.p for r in per_task)))
+    # a tiny true difference, precise data: equivalent within the pre-registered +-0.05
+    assert pooled.outcome(0.05) == "equivalent"
+    text = to_markdown(build(data, plots={})[0])
+    assert "(equivalent) on the one cell (pooled (2 of 2 tasks) / all)" in text and "+-0.05" in text
+    assert "Per-task cells of the pooled comparison" in text
+
+
+def test_pooled_test_is_not_computed_when_a_seed_lacks_a_task(tmp_path):
+    root = build_experiment(tmp_path / "holey", effects={"hybrid": 0.01},
+                            beir=("beir/scifact", "beir/nfcorpus"), prereg={"pooled": True, "subsets": []})
+    next((root / "cells").glob("cross-s2-*/results/beir-nfcorpus.json*")).unlink()
+    rows = [r for r in comparison_rows(load_experiment(root)) if r.family == "primary"]
+    assert len(rows) == 1 and rows[0].n == 0 and "unbalanced" in rows[0].note

@@ -50,6 +50,11 @@ def register(subparsers) -> None:
     plan.add_argument("--data-dir", default=None, help="data root")
     plan.add_argument("--no-measure", action="store_true",
                       help="do not measure throughput (no time estimates unless cached)")
+    plan.add_argument("--variance-from", default=None, metavar="DIR",
+                      help="an earlier experiment folder: print each pre-registered cell's minimal "
+                           "detectable difference at 80%% power after Holm, from its variance components")
+    plan.add_argument("--power-only", action="store_true",
+                      help="with --variance-from: print only the power table (no cells, no model loaded)")
     plan.set_defaults(func=plan_cmd)
 
     status = sub.add_parser("status", help="what an experiment folder holds: cells done, cost, what is left")
@@ -60,6 +65,9 @@ def register(subparsers) -> None:
     pre.add_argument("config", help="experiment YAML; writes the file its preregistration.file names")
     pre.add_argument("--data-dir", default=None, help="data root")
     pre.add_argument("--force", action="store_true", help="overwrite an existing pre-registration")
+    pre.add_argument("--variance-from", default=None, metavar="DIR",
+                     help="record each cell's minimal detectable difference (80%% power, after Holm) from "
+                          "this earlier experiment folder's variance")
     pre.set_defaults(func=preregister_cmd)
 
 
@@ -114,9 +122,15 @@ def plan_cmd(args) -> int:
     spec = load_spec(args.config)
     cells = shard_cells(plan_cells(spec), parse_shard(args.shard))
     layout = ExperimentLayout(args.out) if args.out else None
-    _out(format_plan(spec, cells, layout, data_dir=args.data_dir, measure=not args.no_measure))
-    if layout is None:
-        _out(NO_FOLDER_NOTE)
+    if not args.power_only:
+        _out(format_plan(spec, cells, layout, data_dir=args.data_dir, measure=not args.no_measure))
+        if layout is None:
+            _out(NO_FOLDER_NOTE)
+    if args.variance_from:
+        from polyret.runner.power import format_power, power_rows
+        from polyret.runner.prereg import planned_prereg
+
+        _out(format_power(power_rows(spec, Path(args.variance_from), planned_prereg(spec)), spec))
     return 0
 
 
@@ -132,7 +146,8 @@ def preregister_cmd(args) -> int:
     from polyret.runner.prereg import write_preregistration
 
     spec = load_spec(args.config)
-    path = write_preregistration(spec, data_dir=args.data_dir, force=args.force)
+    variance = Path(args.variance_from) if args.variance_from else None
+    path = write_preregistration(spec, data_dir=args.data_dir, force=args.force, variance_from=variance)
     _out(f"wrote {path}; commit it before any trained model is scored")
     return 0
 

@@ -10,7 +10,7 @@ Entry point: :func:`polyret.evaluation.evaluator.evaluate` (``model``, :class:`E
   ``run_rules``: each run-based task's rules and measures (BEIR, MIRACL, BRIGHT);
 - ``config`` (``EvalConfig``), ``encoding`` (lengths, precision, cached encoding, finiteness);
 - ``lareqa_task``, ``ir_tasks``: one task kind each; ``subsets``: pre-registered complex-query subsets;
-- ``results``: the versioned result document; ``significance``, ``compare``: comparability checks,
+- ``results``: the versioned result document; ``compare``: comparability checks,
   paired tests, Holm per family; ``report``: text tables; ``evaluator``: the dispatch.
 
 Nothing is imported here (no import-time cost or side effects).

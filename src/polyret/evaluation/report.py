@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from polyret.evaluation.compare import ComparisonRow
 from polyret.evaluation.results import EvalResult
 from polyret.evaluation.schema import BIAS_METRICS
 
@@ -93,29 +92,3 @@ def summarize(result: EvalResult) -> str:
     t = result.timings
     parts.append("timings: " + ", ".join(f"{k}={v:.1f}" for k, v in t.items()))
     return "\n\n".join(parts)
-
-
-def comparison_table(rows: list[ComparisonRow], test: str) -> str:
-    """The rows of ``compare``, with each row's Holm family and the direction of "better"."""
-    body = [
-        [
-            r.system,
-            r.setting,
-            r.metric,
-            "up" if r.direction == "higher" else "down",
-            r.n,
-            r.mean_a,
-            r.mean_b,
-            r.delta,
-            f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]",
-            r.cohens_d,
-            r.p_value,
-            r.family,
-            r.p_holm,
-            "*" if r.p_holm < 0.05 else "",
-        ]
-        for r in rows
-    ]
-    headers = ("system", "setting", "metric", "better", "n", "baseline", "system", "delta", "95% CI", "d",
-               f"p ({test})", "family", "p Holm", "<.05")
-    return table(headers, body)

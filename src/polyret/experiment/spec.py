@@ -118,6 +118,8 @@ class Preregistration:
     permutations: int = 10_000
     bootstrap: int = 10_000
     comparisons: list[Comparison] = field(default_factory=list)
+    equivalence_margin: float | None = None  # TOST margin (metric units), e.g. 0.01 nDCG@10
+    pooled: bool = False  # primary family = tasks pooled (task fixed); per-task cells a secondary family
 
     @property
     def primary_comparison(self) -> Comparison | None:
@@ -158,6 +160,9 @@ class ExperimentSpec:
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, as written to ``experiment.yaml`` (loads back to an equal spec)."""
         prereg = asdict(self.preregistration)
+        for key, default in (("equivalence_margin", None), ("pooled", False)):  # added later: unset keys
+            if prereg[key] == default:  # stay out, so earlier specs keep their hash
+                del prereg[key]
         return {
             "name": self.name,
             "description": self.description,
@@ -271,6 +276,12 @@ def _parse_prereg(src: str, raw: Any, arms: list[str]) -> Preregistration:
     level = values.get("significance_level", 0.05)
     if not isinstance(level, float) or not 0 < level < 1:
         raise ConfigError(f"{where}.significance_level: expected a number in (0, 1), got {level!r}")
+    margin = values.get("equivalence_margin")
+    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, int | float)
+                               or margin <= 0):
+        raise ConfigError(f"{where}.equivalence_margin: expected a number > 0 (metric units), got {margin!r}")
+    if not isinstance(values.get("pooled", False), bool):
+        raise ConfigError(f"{where}.pooled: expected true or false, got {values['pooled']!r}")
     for key in ("permutations", "bootstrap"):
         if key in values and (not isinstance(values[key], int) or values[key] < 100):
             raise ConfigError(f"{where}.{key}: expected an integer >= 100, got {values[key]!r}")

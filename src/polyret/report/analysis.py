@@ -1,12 +1,18 @@
-"""The report's numbers: paired comparison rows and per-seed column values of an experiment."""
+"""The report's numbers: comparison rows (:mod:`polyret.stats`) and per-seed column values."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from polyret.errors import UserError
+from polyret.experiment.spec import Comparison
 from polyret.report import collect
 from polyret.report.collect import ExperimentData
-from polyret.report.stats import DiffRow, correct, paired_difference, subset_mean
+from polyret.report.stats import subset_mean
+from polyret.stats.difference import Difference, compare_arms, correct
 
 
 @dataclass(frozen=True)
@@ -55,38 +61,103 @@ def column_values(data: ExperimentData, name: str, col: Column) -> list[float | 
     return [subset_mean(collect.beir_per_query(r, metric), ids) for r in runs]
 
 
-def comparison_rows(data: ExperimentData, seed: int = 0) -> list[DiffRow]:
-    """Every comparison x BEIR dataset x subset x (primary + secondary metric), Holm-corrected."""
+BM25_SUBSET = "bm25-failure"  # defined by BM25's own zero scores: never compared against BM25
+
+
+def arm_scores(data: ExperimentData, name: str, slug: str, metric: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(result file, query id -> raw score)`` of every run of ``name`` on one suite, seed order."""
+    out = []
+    for cell in data.cells.get(name, []):
+        result = data.results.get(cell.cell_id, {}).get(slug)
+        if result is None:
+            continue
+        per_query = result.get("per_query", {}).get(collect.BEIR_SETTING) or {}
+        scores = next((per_query[k] for k in collect.ALIASES.get(metric, (metric,)) if k in per_query), {})
+        out.append((str(data.layout.result_file(cell.cell_id, slug)), scores))
+    return out
+
+
+def checked(runs: list[tuple[str, dict[str, Any]]], ids: list[str], metric: str) -> list[dict[str, float]]:
+    """The runs' scores of ``ids``: a query id missing, or a score that is null / NaN / inf, is an error
+    naming the file and the query (never a smaller family or a dropped query)."""
+    out = []
+    for path, scores in runs:
+        got = {}
+        for q in ids:
+            if q not in scores:
+                raise UserError(f"{path}: query {q!r} has no {metric} score (pre-registered or scored by "
+                                "the other runs); the comparison needs every query")
+            value = scores[q]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise UserError(f"{path}: query {q!r}: {metric} = {value!r} is not a finite number")
+            got[q] = float(value)
+        out.append(got)
+    return out
+
+
+def _query_ids(runs: list[tuple[str, dict[str, Any]]], ids: list[str] | None) -> list[str]:
+    """Pre-registered ids, or (``all``) the ids of the first run, which every run must score."""
+    return sorted({str(q) for q in ids}) if ids is not None else sorted(str(q) for q in runs[0][1])
+
+
+def difference_rows(data: ExperimentData, comparisons: Sequence[Comparison], metrics: Sequence[str],
+                    seed: int = 0) -> list[Difference]:
+    """Every comparison x metric x (BEIR dataset and, when pooled, all datasets) x query set; the
+    pre-registered family marked, Holm-corrected per family (:func:`polyret.stats.difference.correct`)."""
     pre = data.spec.preregistration
-    metrics = [pre.primary_metric, *[m for m in pre.secondary_metrics if m != pre.primary_metric]]
-    rows: list[DiffRow] = []
-    for comp in pre.comparisons:
-        for task in data.spec.beir_tasks:
-            slug = task.replace("/", "-")
-            seeds_a, seeds_b = data.seed_runs(comp.a, slug), data.seed_runs(comp.b, slug)
-            res_a, res_b = [r for _, r in seeds_a], [r for _, r in seeds_b]
-            pairs = seed_pairs([s for s, _ in seeds_a], [s for s, _ in seeds_b])
-            for metric in metrics:
-                runs_a = [collect.beir_per_query(r, metric) for r in res_a]
-                runs_b = [collect.beir_per_query(r, metric) for r in res_b]
+    primary = pre.primary_comparison
+    rows: list[Difference] = []
+    for comp in comparisons:
+        bm25 = "bm25" in (comp.a, comp.b)
+        for metric in metrics:
+            strata_by_subset: dict[str, list] = {}
+            for task in data.spec.beir_tasks:
+                slug = task.replace("/", "-")
+                runs_a = arm_scores(data, comp.a, slug, metric)
+                runs_b = arm_scores(data, comp.b, slug, metric)
                 for subset, ids in data.subsets(task).items():
+                    if bm25 and subset == BM25_SUBSET:
+                        continue
                     label = (comp.label, task, subset, metric)
                     if not runs_a or not runs_b:
-                        rows.append(DiffRow(*label, n=0, note="results missing"))
+                        rows.append(Difference(*label, n=0, note="results missing"))
                         continue
-                    rows.append(paired_difference(runs_a, runs_b, ids, permutations=pre.permutations,
-                                                  bootstrap=pre.bootstrap, seed=seed, label=label,
-                                                  seed_pairs=pairs))
-    primary = pre.primary_comparison
-    correct(rows, (primary.label, pre.primary_metric) if primary else None, pre.correction)
+                    queries = _query_ids(runs_a, ids)
+                    stratum = (checked(runs_a, queries, metric), checked(runs_b, queries, metric), queries)
+                    strata_by_subset.setdefault(subset, []).append(stratum)
+                    rows.append(compare_arms([stratum], label, margin=pre.equivalence_margin,
+                                             bootstrap=pre.bootstrap, seed=seed))
+            if pre.pooled:
+                k = len(data.spec.beir_tasks)
+                for subset, strata in strata_by_subset.items():
+                    label = (comp.label, f"pooled ({len(strata)} of {k} tasks)", subset, metric)
+                    if len({(len(a), len(b)) for a, b, _ in strata}) > 1:  # a seed missing on a task
+                        rows.append(Difference(*label, n=0, note="unbalanced: some seed has no result on "
+                                                                 "some task; pooled test not computed"))
+                        continue
+                    rows.append(compare_arms(strata, label, margin=pre.equivalence_margin,
+                                             bootstrap=pre.bootstrap, seed=seed))
+    for row in rows:
+        row.family = _family(row, primary, pre.primary_metric, pre.pooled)
+    correct(rows)
     return rows
 
 
-def seed_pairs(seeds_a: list[int | None], seeds_b: list[int | None]) -> list[tuple[int, int]] | None:
-    """Run index pairs with the same seed when both sides are trained; None (by index) otherwise."""
-    if None in seeds_a or None in seeds_b:
-        return None
-    return [(i, seeds_b.index(s)) for i, s in enumerate(seeds_a) if s in seeds_b]
+def _family(row: Difference, primary: Comparison | None, metric: str, pooled: bool) -> str:
+    """``primary`` (the pre-registered Holm family), ``per-task`` (pooled designs: the primary
+    comparison's per-task cells, a secondary family of their own) or ``secondary``."""
+    if primary is None or row.comparison != primary.label or row.metric != metric:
+        return "secondary"
+    if not pooled:
+        return "primary"
+    return "primary" if row.task.startswith("pooled") else "per-task"
+
+
+def comparison_rows(data: ExperimentData, seed: int = 0) -> list[Difference]:
+    """The report's rows: every pre-registered comparison x (primary + secondary metrics)."""
+    pre = data.spec.preregistration
+    metrics = [pre.primary_metric, *[m for m in pre.secondary_metrics if m != pre.primary_metric]]
+    return difference_rows(data, pre.comparisons, metrics, seed)
 
 
 def alpha_of(data: ExperimentData, arm_name: str) -> float | None:

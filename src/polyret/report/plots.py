@@ -18,7 +18,8 @@ import numpy as np
 from polyret.report import collect
 from polyret.report.analysis import Column, alpha_of, column_values
 from polyret.report.collect import ExperimentData
-from polyret.report.stats import DiffRow, mean_std
+from polyret.report.stats import mean_std
+from polyret.stats.difference import Difference
 
 DPI = 100
 WIDTH = 11.0  # inches: 1100 px, the report's column width
@@ -57,7 +58,7 @@ def _colors(names: Sequence[str]) -> dict[str, tuple]:
     return {n: cmap(i % 10) for i, n in enumerate(names)}
 
 
-def forest(rows: Sequence[DiffRow], title: str, level: float = 0.05) -> dict[str, bytes]:
+def forest(rows: Sequence[Difference], title: str, level: float = 0.05) -> dict[str, bytes]:
     """a - b with 95 % CI per dataset x subset (the pre-registered family)."""
     rows = [r for r in rows if not math.isnan(r.diff)]
     if not rows:
@@ -267,7 +268,7 @@ def loss_curves(data: ExperimentData) -> dict[str, bytes]:
     return {"loss.png": _png(fig)}
 
 
-def all_plots(data: ExperimentData, primary_rows: Sequence[DiffRow], title: str,
+def all_plots(data: ExperimentData, primary_rows: Sequence[Difference], title: str,
               level: float = 0.05) -> dict[str, bytes]:
     """Every plot of the report, in report order."""
     out: dict[str, bytes] = {}

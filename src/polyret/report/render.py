@@ -20,7 +20,8 @@ from polyret.report.formatting import (
 )
 from polyret.report.page import Block, to_html, to_markdown
 from polyret.report.plots import HEATMAP_CAPTION, all_plots
-from polyret.report.stats import METHOD, DiffRow, verdict
+from polyret.report.stats import method_text, verdict
+from polyret.stats.difference import Difference
 
 
 def build(data: ExperimentData, plots: dict[str, bytes] | None = None
@@ -118,35 +119,39 @@ def _research_question(data, rows, primary, plots) -> list[Block]:
     if "forest.png" in plots:
         out.append(Block("img", "forest.png", f"{comp.label} in {pre.primary_metric} per dataset x subset"))
     m = sum(1 for r in primary if not math.isnan(r.p))
-    out.append(Block("p", "Method. " + METHOD.format(boot=pre.bootstrap, perm=pre.permutations,
-                                                     metric=pre.primary_metric, m=m)))
-    for table in _comparison_tables(tables.comparison_table(primary, "Pre-registered family (Holm)",
-                                                            pre.significance_level)):
-        out.append(Block("table", table))
-    second = [r for r in rows if r.family != "primary"]
-    if second:
-        out.append(Block("p", "Secondary comparisons and metrics (Holm within each comparison x metric; "
-                              "exploratory):"))
-        for table in _comparison_tables(tables.comparison_table(second, "Secondary",
-                                                                pre.significance_level)):
-            out.append(Block("table", table))
+    seeds = any(r.seed_aware for r in primary)
+    out.append(Block("p", "Method. " + method_text(pre.primary_metric, m, pre.bootstrap,
+                                                   pre.equivalence_margin, pre.pooled, seeds)))
+    view = "seed-aware" if seeds else "one run per arm (paired t)"
+    out += _fitted(tables.seed_aware_table(primary, f"Pre-registered family (Holm), {view}: primary",
+                                           pre.significance_level))
+    out += _fitted(tables.query_level_table(primary, "Pre-registered family, query-level: secondary view"))
+    for family, title in (("per-task", "Per-task cells of the pooled comparison (own Holm family; "
+                                       "secondary)"),
+                          ("secondary", "Secondary comparisons and metrics (Holm within each comparison x "
+                                        "metric; exploratory)")):
+        rows_f = [r for r in rows if r.family == family]
+        if rows_f:
+            out += _fitted(tables.seed_aware_table(rows_f, title, pre.significance_level))
+            out += _fitted(tables.query_level_table(rows_f, title + ", query-level view"))
     return out
 
 
-def answer(data: ExperimentData, primary: list[DiffRow]) -> str:
+def answer(data: ExperimentData, primary: list[Difference]) -> str:
     """The report's one-sentence answer (:func:`~polyret.report.stats.verdict`), followed, where a raw
     result and the Holm-corrected one disagree, by why (a raw p below alpha or a CI that excludes zero
     that does not survive the correction for the whole family)."""
     pre = data.spec.preregistration
     comp = pre.primary_comparison
-    sentence = tidy_number(verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level))
+    sentence = tidy_number(verdict(primary, comp.a, comp.b, pre.primary_metric, pre.significance_level,
+                                   pre.equivalence_margin))
     sentence += raw_vs_corrected(primary, pre.significance_level)
     if data.spec.demo:
         sentence += " (Demo-scale run: indicative only.)"
     return sentence
 
 
-def raw_vs_corrected(rows: list[DiffRow], level: float) -> str:
+def raw_vs_corrected(rows: list[Difference], level: float) -> str:
     """A sentence on the cells whose uncorrected evidence (p < level, or a 95 % CI excluding zero)
     is not significant after Holm's correction; empty when there is none."""
     tested = [r for r in rows if not math.isnan(r.p_holm)]
@@ -160,6 +165,11 @@ def raw_vs_corrected(rows: list[DiffRow], level: float) -> str:
     return (f" Uncorrected, {len(raw)} of {len(tested)} cells look different from zero: {cells}; the raw "
             f"p-value and CI treat each cell alone, and Holm's correction for the {len(tested)} tests of the "
             f"family lifts their p-values above {level:g}, so they are not counted as evidence.")
+
+
+def _fitted(table: tables.Table) -> list[Block]:
+    """A comparison table as blocks: split by comparison x metric, each without its constant columns."""
+    return [Block("table", t) for t in _comparison_tables(table)]
 
 
 def _comparison_tables(table: tables.Table) -> list[tables.Table]:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from polyret.report import collect
 from polyret.report.analysis import Column, alpha_of, column_values, main_columns
 from polyret.report.collect import ExperimentData
-from polyret.report.stats import DiffRow, mean_ranks, mean_std
+from polyret.report.stats import mean_ranks, mean_std
+from polyret.stats.difference import Difference
 
 NA = "–"  # not applicable (BM25 on LAReQA)
 MISSING = "missing"
@@ -112,23 +113,71 @@ def main_table(data: ExperimentData) -> Table:
     return Table("Main table", ["model"] + [c.label for c in cols], rows, best, note)
 
 
-def comparison_table(rows: Sequence[DiffRow], title: str, level: float) -> Table:
-    out = []
-    for r in rows:
-        spread = (f"{r.seed_mean:+.4f} ± {r.seed_std:.4f}" if not math.isnan(r.seed_std)
-                  else fmt(r.seed_mean, 4))
-        ci = MISSING if math.isnan(r.ci_low) else f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
-        sig = "yes" if r.significant(level) else ("no" if not math.isnan(r.p_holm) else NA)
-        out.append([r.comparison, r.task, r.subset, r.metric, str(r.n), fmt(r.mean_a, 4), fmt(r.mean_b, 4),
-                    "missing" if math.isnan(r.diff) else f"{r.diff:+.4f}", ci, _p(r.p), _p(r.p_holm),
-                    fmt(r.d_z, 2), spread, sig, r.note])
-    header = ["comparison", "dataset", "subset", "metric", "queries", "mean a", "mean b", "a - b",
-              "95 % CI", "p", "p (Holm)", "d_z", "per-seed a - b", f"p_Holm < {level:g}", "note"]
-    return Table(title, header, out)
+def number(value: float | None, digits: int = 4, signed: bool = False) -> str:
+    """One number as the report prints it: fixed digits, ``+`` when ``signed``, never ``-0.0000``
+    (a value that rounds to zero prints unsigned), ``missing`` for None / NaN. Reuse it for every table."""
+    if value is None or math.isnan(value):
+        return MISSING
+    if math.isinf(value):
+        return "+inf" if value > 0 and signed else ("inf" if value > 0 else "-inf")
+    text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return text
+
+
+def interval(low: float, high: float, digits: int = 4) -> str:
+    """``[low, high]`` with :func:`number` (signed)."""
+    if math.isnan(low) or math.isnan(high):
+        return MISSING
+    return f"[{number(low, digits, True)}, {number(high, digits, True)}]"
 
 
 def _p(p: float) -> str:
     return MISSING if math.isnan(p) else f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def _seeds(r: Difference) -> str:
+    return f"{r.seeds_a} / {r.seeds_b}"
+
+
+def seed_aware_table(rows: Sequence[Difference], title: str, level: float) -> Table:
+    """The primary view: the seed-aware estimate, SE (query-only SE beside it), df, CI, p, Holm p, the
+    TOST equivalence p (Holm) and the outcome (difference / equivalent / inconclusive)."""
+    margin = next((r.margin for r in rows if r.margin is not None), None)
+    out = []
+    for r in rows:
+        tost = NA if r.margin is None else _p(r.tost_p_holm)
+        outcome = NA if math.isnan(r.p_holm) else r.outcome(level)
+        out.append([r.comparison, r.task, r.subset, r.metric, str(r.n), _seeds(r), number(r.mean_a),
+                    number(r.mean_b), number(r.diff, signed=True), number(r.se), number(r.se_query),
+                    number(r.df, 1), interval(r.ci_low, r.ci_high), _p(r.p), _p(r.p_holm), tost, outcome,
+                    r.note])
+    tost_head = f"TOST p (Holm), ±{margin:g}" if margin is not None else "TOST p (Holm)"
+    header = ["comparison", "dataset", "subset", "metric", "queries", "seeds a / b", "mean a", "mean b",
+              "a - b", "SE", "SE (queries only)", "df", "95 % CI", "p", "p (Holm)", tost_head,
+              f"outcome (alpha {level:g})", "note"]
+    note = ("Seed-aware: queries and training seeds random (crossed model, exact balanced ANOVA, "
+            "Satterthwaite df); seeds are not paired across arms. 'SE (queries only)' is what a "
+            "query-level test uses, for comparison. Outcome: difference when p (Holm) < alpha, "
+            "equivalent when the TOST p (Holm) < alpha, else inconclusive.")
+    return Table(title, header, out, note=note)
+
+
+def query_level_table(rows: Sequence[Difference], title: str) -> Table:
+    """The secondary view: per-query differences of seed means (seed variance left out)."""
+    out = []
+    for r in rows:
+        err = ("exact" if r.q_p_error == 0 else
+               MISSING if math.isnan(r.q_p_error) else f"± {r.q_p_error:.4f}")
+        out.append([r.comparison, r.task, r.subset, r.metric, str(r.n), number(r.diff, signed=True),
+                     interval(r.q_ci_low, r.q_ci_high), _p(r.q_p), err, _p(r.q_p_holm), number(r.d_z, 2)])
+    header = ["comparison", "dataset", "subset", "metric", "queries", "a - b", "95 % CI (bootstrap)",
+              "p (sign-flip)", "p Monte Carlo error (99 %)", "p (Holm)", "d_z"]
+    note = ("Secondary, query-level: each arm's per-query scores averaged over its seeds, paired by "
+            "query; the training seed's variance is left out, so these CIs are narrower than the "
+            "seed-aware ones and are not used for the answer.")
+    return Table(title, header, out, note=note)
 
 
 def paper_arms(data: ExperimentData) -> dict[str, str]:

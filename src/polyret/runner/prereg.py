@@ -19,6 +19,11 @@ from polyret.experiment.spec import ExperimentSpec
 from polyret.runner.provenance import commit_fixing
 
 PREREG_VERSION = 1
+ANALYSIS = ("per task x query set: crossed model, queries and training seeds random, arm fixed (exact "
+            "balanced ANOVA, Satterthwaite df; polyret.stats.crossed); Holm over the primary family")
+ANALYSIS_POOLED = ("primary: the difference pooled over tasks with equal weights (task fixed, query nested "
+                   "in task, seeds random) per query set, Holm over the query sets; secondary: per-task "
+                   "cells, Holm over them")
 
 
 def resolve_prereg_path(spec: ExperimentSpec) -> Path:
@@ -34,15 +39,17 @@ def resolve_prereg_path(spec: ExperimentSpec) -> Path:
     return path
 
 
-def build_preregistration(spec: ExperimentSpec, data_dir: str | None = None) -> dict[str, Any]:
-    """Select the subsets now (no trained model involved) and describe the planned analysis."""
+def build_preregistration(spec: ExperimentSpec, data_dir: str | None = None,
+                          variance_from: Path | None = None) -> dict[str, Any]:
+    """Select the subsets now (no trained model involved) and describe the planned analysis; with
+    ``variance_from``, record each cell's minimal detectable difference (:mod:`polyret.runner.power`)."""
     from polyret.evaluation.subset_listing import preregister
 
     pre = spec.preregistration
     tasks = spec.beir_tasks
     selected = preregister(tasks, list(pre.subsets), data_dir=data_dir) if tasks else {}
     comparisons = [{"a": c.a, "b": c.b, "primary": c.primary} for c in pre.comparisons]
-    return {
+    out = {
         "prereg_version": PREREG_VERSION,
         "experiment": spec.name,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -54,16 +61,40 @@ def build_preregistration(spec: ExperimentSpec, data_dir: str | None = None) -> 
         "significance_level": pre.significance_level,
         "comparisons": comparisons,
         "subsets": list(pre.subsets),
+        "equivalence_margin": pre.equivalence_margin,
+        "pooled": pre.pooled,
+        "analysis": ANALYSIS_POOLED if pre.pooled else ANALYSIS,
         "tasks": selected,
     }
+    if variance_from is not None:
+        from polyret.runner.power import POWER, power_rows
+
+        out["power"] = {"variance_from": str(variance_from), "power": POWER,
+                        "rule": "MDD = (t(1 - alpha / 2m, df) + t(power, df)) x SE, queries and seeds random",
+                        "cells": [r.to_dict() for r in power_rows(spec, variance_from, out)]}
+    return out
 
 
-def write_preregistration(spec: ExperimentSpec, data_dir: str | None = None, force: bool = False) -> Path:
+def write_preregistration(spec: ExperimentSpec, data_dir: str | None = None, force: bool = False,
+                          variance_from: Path | None = None) -> Path:
     path = resolve_prereg_path(spec)
     if path.exists() and not force:
         raise UserError(f"{path}: already exists; a pre-registration is fixed once (use --force only "
                         "before any trained model has been scored)")
-    return write_json(path, build_preregistration(spec, data_dir))
+    return write_json(path, build_preregistration(spec, data_dir, variance_from))
+
+
+def planned_prereg(spec: ExperimentSpec) -> dict[str, Any]:
+    """The planned experiment's pre-registration file if it exists yet (query counts), else {}."""
+    import json
+
+    path = resolve_prereg_path(spec)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: damaged pre-registration ({exc})") from None
 
 
 def load_preregistration(spec: ExperimentSpec) -> dict[str, Any]:

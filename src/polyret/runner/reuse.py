@@ -13,6 +13,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from polyret.errors import UserError
 from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec
 from polyret.runner.cells import CellPlan
@@ -46,6 +47,19 @@ def find_source(cell: CellPlan, sources: list[Path]) -> tuple[ExperimentLayout, 
     return None
 
 
+def check_scores(result: dict, path: Path) -> None:
+    """A null / NaN / inf per-query score is an error naming the file and the query (never copied,
+    never dropped: the statistics would silently lose the query)."""
+    import math
+
+    for setting, cols in (result.get("per_query") or {}).items():
+        for metric, values in (cols or {}).items():
+            for query, value in (values or {}).items():
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                    raise UserError(f"{path}: per_query.{setting}.{metric}: query {query!r} = {value!r} "
+                                    "is not a finite number")
+
+
 def reuse_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, sources: list[Path],
                suite_key) -> CellRecord | None:
     """Copy ``cell``'s training record and its same-settings results from a source folder into
@@ -65,6 +79,7 @@ def reuse_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, s
         if not path.is_file():
             continue
         result = read_result(path)
+        check_scores(result, path)
         if result.get("experiment", {}).get("suite_key") != suite_key(suite, spec.precision):
             continue
         result["experiment"].update(cell_id=cell.cell_id, arm=cell.arm, reused_from=src.cell_id)
