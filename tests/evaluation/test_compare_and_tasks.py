@@ -8,10 +8,10 @@ import pytest
 
 from polyret.errors import UserError
 from polyret.evaluation.compare import check_comparable, compare_results, family_summary
+from polyret.evaluation.registry import parse_task
 from polyret.evaluation.report import comparison_table, summarize
 from polyret.evaluation.results import EvalResult
 from polyret.evaluation.significance import holm
-from polyret.evaluation.tasks import parse_task
 
 
 def test_parse_task(tmp_path):

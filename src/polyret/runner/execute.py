@@ -27,6 +27,7 @@ from polyret.atomic import clean_stale_temporaries, write_json, write_text
 from polyret.errors import UserError
 from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict, stable_hash
+from polyret.retrieval.retriever import BM25, Retriever
 from polyret.runner.cells import BM25_REFERENCE, CellPlan, plan_cells, shard_cells
 from polyret.runner.prereg import load_preregistration
 from polyret.runner.provenance import code_commit, versions
@@ -198,11 +199,12 @@ def _has_result(layout: ExperimentLayout, cell_id: str, suite: Suite, precision:
 
 
 def _cell_model(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, record: CellRecord,
-                options: RunOptions, needed: bool):
-    """Train a trained cell (resumable) and load its model; the reference model otherwise."""
-    if cell.arm == BM25_REFERENCE:
-        return "bm25"
+                options: RunOptions, needed: bool) -> Retriever | None:
+    """Train a trained cell (resumable) and load its model; the reference retriever otherwise."""
     from polyret.evaluation.evaluator import load_retriever
+
+    if cell.arm == BM25_REFERENCE:
+        return BM25
 
     if cell.kind == "reference":
         return load_retriever(spec.base_model) if needed else None
@@ -235,7 +237,7 @@ def train_cell(layout: ExperimentLayout, cell: CellPlan, record: CellRecord, opt
     layout.write_cell(record)
 
 
-def evaluate_suite(model, suite: Suite, precision: str, data_dir: str | None,
+def evaluate_suite(model: Retriever, suite: Suite, precision: str, data_dir: str | None,
                    cell: CellPlan) -> dict[str, Any]:
     """One suite, the same settings for every model; the result records them and the cell."""
     from polyret.evaluation.evaluator import EvalConfig, evaluate
