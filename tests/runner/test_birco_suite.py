@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from polyret.experiment.layout import ExperimentLayout
+from polyret.evaluation.config import EvalConfig
+from polyret.evaluation.registry import find_task
+from polyret.experiment.layout import ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import load_spec
+from polyret.retrieval.trec import read_run
 from polyret.runner.execute import RunOptions, run_experiment
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -46,6 +49,14 @@ def test_birco_suite_through_the_runner_and_report(tmp_path):
     layout = ExperimentLayout(out)
     for cell in layout.cell_ids():
         result = layout.results(cell)["birco-wtb"]
-        assert result["task"] == "birco/wtb" and result["data"]["queries"] == 6
-        assert set(result["metrics"]["all"]) == {"nDCG@10", "AP", "RR@10", "R@5", "R@10"}
+        assert result.task == "birco/wtb" and result.data["queries"] == 6
+        assert set(result.metrics["all"]) == {"nDCG@10", "AP", "RR@10", "R@5", "R@10"}
+        assert result.experiment["cell_id"] == cell
+        # the kept run, scored again and stored the same way, gives the stored per-query values
+        kept = layout.kept_run_file(cell, "birco-wtb")
+        assert result.extra["kept_run"]["file"] == kept.name
+        config = EvalConfig(**{k: v for k, v in result.config.items()})
+        family, spec = find_task("birco/wtb")
+        again = family.score_external(read_run(kept), spec, config, str(kept))
+        assert read_result(write_result(tmp_path / "again.json.gz", again)).per_query == result.per_query
     assert "birco/wtb" in (out / "report.md").read_text(encoding="utf-8")

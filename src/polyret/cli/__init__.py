@@ -33,6 +33,7 @@ COMMANDS = (
     "sample",
     "train",
     "evaluate",
+    "score",
     "compare",
     "subsets",
     "experiment",

@@ -15,6 +15,9 @@ EPILOG = """examples:
   polyret evaluate --model multilingual-e5-small --task miracl/sw --corpus miracl-sw-corpus.jsonl
   polyret evaluate --model bm25 --task birco/wtb --output results/bm25-birco-wtb.json
 
+With --output, a run-based task also keeps its ranking beside the result (<output stem>.run.trec.gz,
+top 100 per query after the task's rules): 'polyret score' of it reproduces the per-query scores.
+
 LAReQA tasks (xquad-r, mlqa-r) report Mono, Cross and Multi AP (mean: mAP) / R@1 / R@10 / RR and
 language bias;
 BEIR tasks nDCG@10, R@100, MAP (AP@100), MRR@10 and the complex-query subsets (see 'polyret subsets');
@@ -106,7 +109,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from polyret.evaluation.config import EvalConfig
     from polyret.evaluation.encoding import load_retriever
-    from polyret.evaluation.evaluator import evaluate
+    from polyret.evaluation.evaluator import evaluate_keeping_run
+    from polyret.evaluation.kept_runs import keep_run
     from polyret.evaluation.registry import parse_task
     from polyret.evaluation.report import summarize
 
@@ -131,11 +135,13 @@ def run(args) -> int:
         cache=not args.no_cache,
     )
     model = load_retriever(args.model)
-    result = evaluate(model, config, model_name=args.model)
+    result, run = evaluate_keeping_run(model, config, model_name=args.model)
     _out(summarize(result))
     if args.output:
+        if run is not None:  # the ranking first: the result names it
+            _out(f"\nkept the run: {keep_run(run, result, args.output)}")
         path = result.save(args.output)
-        _out(f"\nwrote {path}")
+        _out(f"wrote {path}")
     return 0
 
 

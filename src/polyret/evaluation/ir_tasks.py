@@ -200,11 +200,11 @@ class RunTask(TaskFamily):
         )
 
     def score_external(self, run: Run, spec: TaskSpec, config: EvalConfig, source: str) -> EvalResult:
-        """Score a run made elsewhere (``polyret score``) under this family's rules; ids that are not
-        the task's are refused, naming ``source``."""
+        """Score a run made elsewhere (``polyret score``) under this family's rules, with the
+        complex-query subsets if ``config.subsets``; ids that are not the task's are refused,
+        naming ``source``."""
         config = self.prepare(config)
-        data = self.load_evaluated(spec, config)
-        full = self.load(spec, config) if config.max_queries is not None else data
+        full = self.load(spec, config)
         unknown_q = sorted(set(run) - set(full.queries))
         if unknown_q:
             raise UserError(f"{source}: query {unknown_q[0]!r} is not a query of {spec.task} "
@@ -213,7 +213,14 @@ class RunTask(TaskFamily):
         if unknown_d:
             raise UserError(f"{source}: document {unknown_d[0]!r} is not in the corpus of {spec.task} "
                             f"({len(unknown_d)} unknown document id(s))")
+        data = self.load_evaluated(spec, config)
         run = {q: docs for q, docs in run.items() if q in data.queries}
         scored = self.score(run, data, config)
         model = {"name": Path(source).name, "kind": "run", "run_file": fingerprint_files([source])}
-        return self.result(spec, config, data, scored, model, {"kind": "run"})
+        result = self.result(spec, config, data, scored, model, {"kind": "run"})
+        if config.subsets and self.complex_subsets:
+            result.subsets = self.subsets(_EXTERNAL, run, data, spec, config, scored.scores)
+        return result
+
+
+_EXTERNAL = object()  # an external run's retriever: not BM25, so subsets run the BM25 reference

@@ -25,6 +25,8 @@ from typing import Any
 
 from polyret.atomic import clean_stale_temporaries, write_json, write_text
 from polyret.errors import UserError
+from polyret.evaluation.kept_runs import keep_run
+from polyret.evaluation.results import EvalResult
 from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict, stable_hash
 from polyret.retrieval.retriever import BM25, Retriever
@@ -32,6 +34,7 @@ from polyret.runner.cells import BM25_REFERENCE, CellPlan, plan_cells, shard_cel
 from polyret.runner.prereg import load_preregistration
 from polyret.runner.provenance import code_commit, versions
 from polyret.runner.reuse import reuse_cell
+from polyret.types import Run
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +160,11 @@ def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, opt
     eval_s = dict(record.timings.get("eval_s", {}))
     for suite in todo:
         t1 = time.perf_counter()
-        result = evaluate_suite(model, suite, spec.precision, options.data_dir, cell)
-        write_result(layout.result_file(cell.cell_id, suite.slug), result)
+        result, run = evaluate_suite(model, suite, spec.precision, options.data_dir, cell)
+        path = layout.result_file(cell.cell_id, suite.slug)
+        if run is not None:  # the run first: the result names it
+            keep_run(run, result, path)
+        write_result(path, result)
         eval_s[suite.slug] = round(time.perf_counter() - t1, 2)
         record.timings["eval_s"] = eval_s
         layout.write_cell(record)
@@ -191,7 +197,7 @@ def _has_result(layout: ExperimentLayout, cell_id: str, suite: Suite, precision:
     if not path.is_file():
         return False
     try:
-        stored = read_result(path).get("experiment", {}).get("suite_key")
+        stored = read_result(path).experiment.get("suite_key")
     except UserError:
         log.warning("%s: damaged, evaluating again", path)
         return False
@@ -238,20 +244,21 @@ def train_cell(layout: ExperimentLayout, cell: CellPlan, record: CellRecord, opt
 
 
 def evaluate_suite(model: Retriever, suite: Suite, precision: str, data_dir: str | None,
-                   cell: CellPlan) -> dict[str, Any]:
-    """One suite, the same settings for every model; the result records them and the cell."""
-    from polyret.evaluation.evaluator import EvalConfig, evaluate
+                   cell: CellPlan) -> tuple[EvalResult, Run | None]:
+    """One suite, the same settings for every model; the result records them and the cell. Also the
+    run that was scored (run-based tasks), to keep beside the result."""
+    from polyret.evaluation.evaluator import EvalConfig, evaluate_keeping_run
 
     config = EvalConfig(task=suite.task, data_dir=data_dir, batch_size=suite.batch_size,
                         max_queries=suite.max_queries, seed=0, candidate_text=suite.candidate_text,
                         languages=suite.languages, max_query_length=suite.max_query_length,
                         max_passage_length=suite.max_passage_length, precision=precision,
                         cache=cell.kind == "reference")
-    result = evaluate(model, config, model_name=cell.arm if cell.kind == "reference" else cell.cell_id)
-    out = result.to_dict()
-    out["experiment"] = {"cell_id": cell.cell_id, "arm": cell.arm, "seed": cell.seed,
+    name = cell.arm if cell.kind == "reference" else cell.cell_id
+    result, run = evaluate_keeping_run(model, config, model_name=name)
+    result.experiment = {"cell_id": cell.cell_id, "arm": cell.arm, "seed": cell.seed,
                          "suite": asdict(suite), "suite_key": suite_key(suite, precision)}
-    return out
+    return result, run
 
 
 def _has_weights(folder: Path) -> bool:
@@ -293,10 +300,10 @@ def update_manifest(layout: ExperimentLayout, spec: ExperimentSpec, options: Run
     for record in layout.cells():
         cells[record.cell_id] = {"arm": record.arm, "seed": record.seed, "status": record.status,
                                  "timings": record.timings, "machine": record.machine.get("cpu_model")}
-        for slug, result in layout.results(record.cell_id).items():
-            files = result.get("data", {}).get("files")
+        for result in layout.results(record.cell_id).values():
+            files = result.data.get("files")
             if files:
-                fingerprints[result.get("task", slug)] = files
+                fingerprints[result.task] = files
     code = code_commit() or {}
     found = versions()
     manifest = {

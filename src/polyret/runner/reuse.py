@@ -65,9 +65,12 @@ def reuse_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, s
         if not path.is_file():
             continue
         result = read_result(path)
-        if result.get("experiment", {}).get("suite_key") != suite_key(suite, spec.precision):
+        if result.experiment.get("suite_key") != suite_key(suite, spec.precision):
             continue
-        result["experiment"].update(cell_id=cell.cell_id, arm=cell.arm, reused_from=src.cell_id)
+        result.experiment.update(cell_id=cell.cell_id, arm=cell.arm, reused_from=src.cell_id)
+        if src_layout.kept_run_file(src.cell_id, suite.slug).is_file():  # the run first: the result names it
+            shutil.copy2(src_layout.kept_run_file(src.cell_id, suite.slug),
+                         layout.kept_run_file(cell.cell_id, suite.slug))
         write_result(layout.result_file(cell.cell_id, suite.slug), result)
         copied.append(suite.slug)
     record = CellRecord(cell.cell_id, cell.arm, cell.kind, cell.seed, cell.strategy, cell.alpha,

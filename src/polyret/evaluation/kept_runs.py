@@ -1,0 +1,36 @@
+"""Every run-based evaluation keeps its ranking: the scored run (after the task's rules; top 100 per
+query, BIRCO's whole pool), gzip TREC, beside its result file (``x.json`` -> ``x.run.trec.gz``),
+written atomically with exact scores, so ``polyret score --run x.run.trec.gz`` reproduces the stored
+per-query values exactly and a new measure can be computed later without retraining.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from polyret.evaluation.results import EvalResult
+from polyret.types import Run
+
+KEPT_RUN_SUFFIX = ".run.trec.gz"
+BYTES_PER_LINE = 22  # measured: a gzip TREC line with exact float scores (polyret score's own runs)
+
+
+def kept_run_path(result_path: str | Path) -> Path:
+    """The kept run beside a result file: ``x.json`` / ``x.json.gz`` -> ``x.run.trec.gz``."""
+    path = Path(result_path)
+    name = path.name
+    for suffix in (".json.gz", ".json"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return path.with_name(name + KEPT_RUN_SUFFIX)
+
+
+def keep_run(run: Run, result: EvalResult, result_path: str | Path) -> Path:
+    """Write ``run`` beside ``result_path`` (atomically) and record it in ``result.extra["kept_run"]``."""
+    from polyret.retrieval.trec import write_run
+
+    path = write_run(run, kept_run_path(result_path), tag="polyret", exact=True)
+    result.extra["kept_run"] = {"file": path.name, "queries": len(run),
+                                "documents": sum(len(docs) for docs in run.values())}
+    return path
