@@ -12,10 +12,10 @@ from report_builders import PREREG_COMMIT, build_experiment, query_ids
 from polyret.cli import main
 from polyret.errors import UserError
 from polyret.experiment.layout import read_result
-from polyret.report import write_report
 from polyret.report.analysis import column_values, comparison_rows, main_columns
 from polyret.report.collect import beir_per_query, load_experiment
 from polyret.report.render import build, to_markdown
+from polyret.report.write import write_report
 
 
 @pytest.fixture(scope="module")

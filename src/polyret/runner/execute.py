@@ -134,7 +134,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
             bar.update(1)
         bar.close()
         if options.report:
-            from polyret.report import write_report
+            from polyret.report.write import write_report
 
             _, summary.report_html = write_report(layout.root)
         summary.seconds = time.perf_counter() - t_start
