@@ -22,7 +22,8 @@ class ToyTask(RunTask):
     measures = ("nDCG@10", "RR@10")
 
     def load(self, spec: TaskSpec, config: EvalConfig) -> IrTaskData:
-        corpus = {f"d-{w}": Document(f"d-{w}", f"all about {w} and more {w}") for w in ("cats", "dogs", "owls")}
+        words = ("cats", "dogs", "owls")
+        corpus = {f"d-{w}": Document(f"d-{w}", f"all about {w} and more {w}") for w in words}
         queries = {"q1": Query("q1", f"tell me about {spec.name}"), "q2": Query("q2", "anything on owls")}
         qrels = {"q1": {f"d-{spec.name}": 1}, "q2": {"d-owls": 1, "d-cats": 0}}
         return IrTaskData(f"toy/{spec.name}", corpus, queries, qrels)
