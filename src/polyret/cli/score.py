@@ -28,6 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("--task", required=True, help="a run-based task: beir/NAME_OR_FOLDER | miracl/LANG | "
                    "bright/NAME | birco/NAME_OR_FOLDER")
     p.add_argument("--run", required=True, help="TREC run file 'qid Q0 docid rank score tag' (.gz accepted)")
+    p.add_argument("--name", default=None,
+                   help="the system's name in the result (default: the run file's name)")
     p.add_argument("--out", "-o", default=None, help="results JSON to write (default: print only)")
     p.add_argument("--data-dir", default=None, help="data root (default: the catalog's search path)")
     p.add_argument("--split", default="test", help="qrels split (default: %(default)s; MIRACL: dev)")
@@ -61,6 +63,8 @@ def run(args) -> int:
                         subsets=not args.no_subsets, cache=False, max_queries=args.max_queries,
                         seed=args.seed)
     result = family.score_external(read_run(args.run), spec, config, args.run)
+    if args.name:
+        result.model["name"] = args.name
     sys.stdout.write(summarize(result) + "\n")
     if args.out:
         sys.stdout.write(f"\nwrote {result.save(args.out)}\n")
