@@ -13,6 +13,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from polyret.atomic import write_bytes
 from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec
 from polyret.runner.cells import CellPlan
@@ -68,9 +69,9 @@ def reuse_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, s
         if result.experiment.get("suite_key") != suite_key(suite, spec.precision):
             continue
         result.experiment.update(cell_id=cell.cell_id, arm=cell.arm, reused_from=src.cell_id)
-        if src_layout.kept_run_file(src.cell_id, suite.slug).is_file():  # the run first: the result names it
-            shutil.copy2(src_layout.kept_run_file(src.cell_id, suite.slug),
-                         layout.kept_run_file(cell.cell_id, suite.slug))
+        kept = src_layout.kept_run_file(src.cell_id, suite.slug)
+        if kept.is_file():  # the run first: the result names it
+            write_bytes(layout.kept_run_file(cell.cell_id, suite.slug), kept.read_bytes())
         write_result(layout.result_file(cell.cell_id, suite.slug), result)
         copied.append(suite.slug)
     record = CellRecord(cell.cell_id, cell.arm, cell.kind, cell.seed, cell.strategy, cell.alpha,
