@@ -110,7 +110,7 @@ def run(args) -> int:
     from polyret.evaluation.config import EvalConfig
     from polyret.evaluation.encoding import load_retriever
     from polyret.evaluation.evaluator import evaluate_keeping_run
-    from polyret.evaluation.kept_runs import keep_run
+    from polyret.evaluation.kept_runs import record_kept_run
     from polyret.evaluation.registry import parse_task
     from polyret.evaluation.report import summarize
 
@@ -138,11 +138,24 @@ def run(args) -> int:
     result, run = evaluate_keeping_run(model, config, model_name=args.model)
     _out(summarize(result))
     if args.output:
-        if run is not None:  # the ranking first: the result names it
-            _out(f"\nkept the run: {keep_run(run, result, args.output)}")
+        if run is not None:
+            record_kept_run(run, result, args.output)
         path = result.save(args.output)
-        _out(f"wrote {path}")
+        _out(f"\nwrote {path}")
+        if run is not None:
+            _write_run(run, path)
     return 0
+
+
+def _write_run(run, result_path) -> None:
+    """The kept run beside the result; if it cannot be written, the result naming it goes too."""
+    from polyret.evaluation.kept_runs import write_kept_run
+
+    try:
+        _out(f"kept the run: {write_kept_run(run, result_path)}")
+    except BaseException:
+        result_path.unlink(missing_ok=True)
+        raise
 
 
 def _out(text: str) -> None:

@@ -26,11 +26,22 @@ def kept_run_path(result_path: str | Path) -> Path:
     return path.with_name(name + KEPT_RUN_SUFFIX)
 
 
-def keep_run(run: Run, result: EvalResult, result_path: str | Path) -> Path:
-    """Write ``run`` beside ``result_path`` (atomically) and record it in ``result.extra["kept_run"]``."""
-    from polyret.retrieval.trec import write_run
-
-    path = write_run(run, kept_run_path(result_path), tag="polyret", exact=True)
+def record_kept_run(run: Run, result: EvalResult, result_path: str | Path) -> Path:
+    """Name the kept run in ``result.extra["kept_run"]``; returns where it goes."""
+    path = kept_run_path(result_path)
     result.extra["kept_run"] = {"file": path.name, "queries": len(run),
                                 "documents": sum(len(docs) for docs in run.values())}
     return path
+
+
+def write_kept_run(run: Run, result_path: str | Path) -> Path:
+    """Write ``run`` beside ``result_path`` atomically (gzip TREC, exact scores)."""
+    from polyret.retrieval.trec import write_run
+
+    return write_run(run, kept_run_path(result_path), tag="polyret", exact=True)
+
+
+def keep_run(run: Run, result: EvalResult, result_path: str | Path) -> Path:
+    """Write ``run`` beside ``result_path`` and record it in ``result.extra["kept_run"]``."""
+    record_kept_run(run, result, result_path)
+    return write_kept_run(run, result_path)
