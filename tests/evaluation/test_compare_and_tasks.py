@@ -9,9 +9,9 @@ import pytest
 from polyret.cli.compare import format_rows
 from polyret.errors import UserError
 from polyret.evaluation.compare import check_comparable, compare_results, family_summary
+from polyret.evaluation.registry import parse_task
 from polyret.evaluation.report import summarize
 from polyret.evaluation.results import EvalResult
-from polyret.evaluation.tasks import parse_task
 from polyret.stats.resampling import holm
 
 

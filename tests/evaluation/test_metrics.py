@@ -67,31 +67,47 @@ def test_cut_matches_pytrec_eval_tie_order():
     assert per_query(qrels, cut_run(run, 2), ["R@100"])["R@100"]["q"] == 0.0
 
 
+def _score(kind, qrels, run, top_k=100, drop_self=True, excluded=None):
+    """Score ``run`` with the registered family ``kind``, as production does."""
+    from polyret.evaluation.config import EvalConfig
+    from polyret.evaluation.ir_tasks import IrTaskData
+    from polyret.evaluation.registry import family_of
+
+    config = EvalConfig(task=f"{kind}/x", top_k=top_k, drop_self_hits=drop_self)
+    data = IrTaskData("x", {}, {}, qrels, excluded=excluded or {})
+    scored = family_of(kind).score(run, data, config)
+    return scored.scores, scored.rules
+
+
 def test_run_rules_of_each_task_as_production_applies_them():
-    from polyret.evaluation.run_rules import extra_depth, score_run
+    from polyret.evaluation.config import EvalConfig
+    from polyret.evaluation.ir_tasks import IrTaskData
+    from polyret.evaluation.registry import family_of
 
     qrels = {"q1": {"d1": 1}, "q2": {"d2": 1}}
     # MIRACL: -M 100 (d1 at rank 101 is not read), -c (q2 unranked counts as 0)
     run = {"q1": {f"x{i:03d}": 2.0 for i in range(100)} | {"d1": 1.0}}
-    scores, report = score_run("miracl", qrels, run, top_k=1000)
+    scores, report = _score("miracl", qrels, run, top_k=1000)
     assert scores["R@100"] == {"q1": 0.0, "q2": 0.0} and report["depth"] == 100
     assert set(scores) == {"nDCG@10", "R@100"}
     run["q1"]["d1"] = 3.0  # now first
-    assert score_run("miracl", qrels, run)[0]["R@100"]["q1"] == 1.0
-    assert aggregate(score_run("miracl", qrels, {"q1": {"d1": 1.0}})[0])["nDCG@10"] == 0.5
+    assert _score("miracl", qrels, run)[0]["R@100"]["q1"] == 1.0
+    assert aggregate(_score("miracl", qrels, {"q1": {"d1": 1.0}})[0])["nDCG@10"] == 0.5
     # BRIGHT: excluded documents removed before scoring, counted
-    scores, report = score_run("bright", qrels, {"q1": {"d9": 2.0, "d1": 1.0}}, excluded={"q1": ["d9"]})
+    scores, report = _score("bright", qrels, {"q1": {"d9": 2.0, "d1": 1.0}}, excluded={"q1": ["d9"]})
     assert report["excluded_removed"] == 1 and scores["nDCG@10"]["q1"] == 1.0
     # BEIR: the query's own id is removed unless asked to keep it; then cut at top_k
     beir_run = {"q1": {"q1": 5.0, "d1": 1.0}}
-    scores, report = score_run("beir", qrels, beir_run, top_k=10)
+    scores, report = _score("beir", qrels, beir_run, top_k=10)
     assert scores["RR@10"]["q1"] == 1.0 and report["self_hits_removed"] == 1
-    kept, report = score_run("beir", qrels, beir_run, top_k=10, drop_self=False)
+    kept, report = _score("beir", qrels, beir_run, top_k=10, drop_self=False)
     assert kept["RR@10"]["q1"] == 0.5 and "self_hits_removed" not in report
     assert set(scores) == {"nDCG@10", "R@100", "AP@100", "RR@10"}
-    assert extra_depth("beir", True) == 1 and extra_depth("bright", True, {"q": ["a", "b"]}) == 2
-    with pytest.raises(ValueError, match="run-based"):
-        score_run("lareqa", qrels, run)
+    config = EvalConfig(task="beir/x", top_k=10)
+    assert family_of("beir").depth(IrTaskData("x", {}, {}, qrels), config) == 11
+    bright = IrTaskData("x", {}, {}, qrels, excluded={"q": ["a", "b"]})
+    assert family_of("bright").depth(bright, config) == 12
+    assert not hasattr(family_of("lareqa"), "score")  # LAReQA is not run-based
 
 
 def test_one_tie_convention_for_every_measure():

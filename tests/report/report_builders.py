@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from polyret.evaluation.results import EvalResult
 from polyret.experiment.layout import CellRecord, ExperimentLayout, write_result
 
 LANGS = ("en", "de", "es")
@@ -113,11 +114,11 @@ def build_experiment(root: Path, *, effects: dict[str, float] | None = None, n_q
         for task in beir:
             scores = arm_scores(base, ids, eff, noise_s)
             result = beir_result(task, scores, scores)
-            write_result(layout.result_file(cell_id, task.replace("/", "-")), result)
+            write_result(layout.result_file(cell_id, task.replace("/", "-")), EvalResult.from_dict(result))
         if arm != "bm25":
             for task in lareqa:
                 result = lareqa_result(task, 0.5 + eff, 100 - 100 * eff)
-                write_result(layout.result_file(cell_id, task), result)
+                write_result(layout.result_file(cell_id, task), EvalResult.from_dict(result))
         if trained:
             rows = [{"step": s, "loss": 2.0 / s} for s in range(1, 6)] + [{"step": 5, "val_loss": 0.5}]
             train = layout.train_dir(cell_id)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from test_report_layout import demo_folder
 
-from polyret.report import write_report
+from polyret.report.write import write_report
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "docs" / "results" / "rq-complex-beir" / "report.html"

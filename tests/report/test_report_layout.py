@@ -8,7 +8,7 @@ import re
 import yaml
 from report_builders import build_experiment
 
-from polyret.report import write_report
+from polyret.report.write import write_report
 from polyret.report.formatting import drop_constant_columns, is_numeric, split_columns, tidy_number
 from polyret.report.page import markdown_html, read_answer
 from polyret.report.render import raw_vs_corrected

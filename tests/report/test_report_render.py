@@ -12,10 +12,10 @@ from report_builders import PREREG_COMMIT, build_experiment, query_ids
 from polyret.cli import main
 from polyret.errors import UserError
 from polyret.experiment.layout import read_result
-from polyret.report import write_report
 from polyret.report.analysis import column_values, comparison_rows, main_columns
 from polyret.report.collect import beir_per_query, load_experiment
 from polyret.report.render import build, to_markdown
+from polyret.report.write import write_report
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_identical_arms_say_no_significant_difference(tmp_path):
 def _rewrite_result(root, arm: str, change) -> str:
     """Apply ``change`` to the scifact result of ``arm``'s first cell; returns the file's path."""
     path = next((root / "cells").glob(f"{arm}-*/results/beir-scifact.json*"))
-    result = read_result(path)
+    result = read_result(path).to_dict()
     change(result["per_query"]["all"]["nDCG@10"])
     text = json.dumps(result).encode()  # NaN / Infinity literals as a careless writer would leave them
     path.write_bytes(gzip.compress(text) if path.suffix == ".gz" else text)

@@ -63,7 +63,7 @@ def tiny_config(folder: Path, steps: int = 6) -> Path:
 def numbers(out: Path) -> dict[str, dict]:
     """Every result's metrics and per-query scores, by cell and suite (timings left out)."""
     layout = ExperimentLayout(out)
-    return {f"{c}/{slug}": {"metrics": r["metrics"], "per_query": r["per_query"]}
+    return {f"{c}/{slug}": {"metrics": r.metrics, "per_query": r.per_query}
             for c in layout.cell_ids() for slug, r in layout.results(c).items()}
 
 
@@ -91,7 +91,7 @@ def test_grid_writes_cells_results_manifest_and_report(uninterrupted):
         assert not list(train.glob("*.safetensors")) and not (train / "checkpoints").exists()  # keep_models
         assert cell.train_summary["steps"] == 6 and cell.timings["train_s"] > 0
         result = layout.results(cell.cell_id)["beir-nfcorpus"]
-        assert result["experiment"]["suite"]["max_query_length"] == 24
+        assert result.experiment["suite"]["max_query_length"] == 24
     manifest = json.loads(layout.manifest_file.read_text(encoding="utf-8"))
     assert set(manifest["cells"]) == set(layout.cell_ids()) and manifest["machine"]["cpu_model"]
     assert manifest["versions"]["torch"] and manifest["data_fingerprints"]
@@ -174,8 +174,8 @@ def test_reuse_from_copies_identical_cells_without_computing(uninterrupted, tmp_
     assert alpha.train_summary == hybrid.train_summary
     for slug, result in copy.results(alpha.cell_id).items():
         original = source.results(hybrid.cell_id)[slug]
-        assert result["metrics"] == original["metrics"] and result["per_query"] == original["per_query"]
-        assert (result["experiment"]["cell_id"], result["experiment"]["arm"]) == (alpha.cell_id, "alpha-0.50")
+        assert result.metrics == original.metrics and result.per_query == original.per_query
+        assert (result.experiment["cell_id"], result.experiment["arm"]) == (alpha.cell_id, "alpha-0.50")
     assert (sweep / "report.md").is_file()
 
 
@@ -189,10 +189,10 @@ def test_reuse_from_skips_results_of_other_suite_settings(uninterrupted, tmp_pat
     assert alpha.reused_from["results"] == ["xquad-r"]  # NFCorpus settings differ: evaluated here
     assert alpha.cell_id in summary.cells_done and alpha.status == "done"
     nfcorpus = copy.results(alpha.cell_id)["beir-nfcorpus"]
-    assert nfcorpus["experiment"]["suite"]["max_queries"] == 30
-    assert "reused_from" not in nfcorpus["experiment"]
+    assert nfcorpus.experiment["suite"]["max_queries"] == 30
+    assert "reused_from" not in nfcorpus.experiment
     # the weights had been deleted (keep_models: false): the cell was trained again, to the same model
     hybrid = next(r for r in ExperimentLayout(out).cells() if r.arm == "hybrid")
-    assert copy.results(alpha.cell_id)["xquad-r"]["metrics"] == ExperimentLayout(out).results(
-        hybrid.cell_id)["xquad-r"]["metrics"]
+    assert copy.results(alpha.cell_id)["xquad-r"].metrics == ExperimentLayout(out).results(
+        hybrid.cell_id)["xquad-r"].metrics
     assert alpha.train_summary["steps"] == hybrid.train_summary["steps"]

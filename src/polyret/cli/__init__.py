@@ -37,6 +37,7 @@ COMMANDS = (
     "sample",
     "train",
     "evaluate",
+    "score",
     "compare",
     "subsets",
     "experiment",

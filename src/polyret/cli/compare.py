@@ -58,7 +58,7 @@ def load_result(path: str):
 
     p = Path(path)
     gz = p.is_file() and p.read_bytes()[:2] == b"\x1f\x8b"
-    result = EvalResult.from_dict(read_result(p), str(p)) if gz else EvalResult.load(p)
+    result = read_result(p) if gz else EvalResult.load(p)
     check_finite(result, str(p))
     return result
 

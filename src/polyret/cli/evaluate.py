@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from polyret.evaluation.tasks import TASK_HELP
-
 EPILOG = """examples:
   polyret evaluate --model multilingual-e5-small --task xquad-r --output results/e5-xquad-r.json
   polyret evaluate --model bm25 --task beir/scifact --output results/bm25-scifact.json
@@ -15,11 +13,17 @@ EPILOG = """examples:
       --max-passage-length 512
   polyret evaluate --model all-MiniLM-L6-v2 --task beir/path/to/my-beir-folder --max-queries 200
   polyret evaluate --model multilingual-e5-small --task miracl/sw --corpus miracl-sw-corpus.jsonl
+  polyret evaluate --model bm25 --task birco/wtb --output results/bm25-birco-wtb.json
+
+With --output, a run-based task also keeps its ranking beside the result (<output stem>.run.trec.gz,
+top 100 per query after the task's rules): 'polyret score' of it reproduces the per-query scores.
 
 LAReQA tasks (xquad-r, mlqa-r) report Mono, Cross and Multi AP (mean: mAP) / R@1 / R@10 / RR and
 language bias;
 BEIR tasks nDCG@10, R@100, MAP (AP@100), MRR@10 and the complex-query subsets (see 'polyret subsets');
-MIRACL nDCG@10 and R@100 as 'trec_eval -c -M 100'. Results keep per-query scores for 'polyret compare'
+MIRACL nDCG@10 and R@100 as 'trec_eval -c -M 100'; BIRCO (each query ranks its own pool only;
+512 tokens both sides unless set) nDCG@10, MAP, MRR@10, R@5, R@10.
+Results keep per-query scores for 'polyret compare'
 and record the lengths and precision used to encode.
 """
 
@@ -37,7 +41,9 @@ def register(subparsers) -> None:
         required=True,
         help="built-in model name (multilingual-e5-small, all-MiniLM-L6-v2), a saved model folder, or 'bm25'",
     )
-    p.add_argument("--task", required=True, help=TASK_HELP)
+    p.add_argument("--task", required=True,
+                   help="xquad-r | mlqa-r | lareqa/FOLDER | beir/NAME_OR_FOLDER | miracl/LANG | "
+                   "bright/NAME | birco/NAME_OR_FOLDER (a wrong name lists every registered form)")
     p.add_argument("--data-dir", default=None, help="data root (default: the catalog's search path)")
     p.add_argument("--output", "-o", default=None, help="results JSON to write (default: print only)")
     p.add_argument("--split", default="test", help="BEIR qrels split (default: %(default)s; MIRACL: dev)")
@@ -104,8 +110,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from polyret.evaluation.config import EvalConfig
     from polyret.evaluation.encoding import load_retriever
-    from polyret.evaluation.evaluator import evaluate
+    from polyret.evaluation.evaluator import evaluate_keeping_run
+    from polyret.evaluation.kept_runs import record_kept_run
+    from polyret.evaluation.registry import parse_task
     from polyret.evaluation.report import summarize
+
+    parse_task(args.task)  # an unknown name is refused before the model loads
 
     config = EvalConfig(
         task=args.task,
@@ -126,12 +136,27 @@ def run(args) -> int:
         cache=not args.no_cache,
     )
     model = load_retriever(args.model)
-    result = evaluate(model, config, model_name=args.model)
+    result, run = evaluate_keeping_run(model, config, model_name=args.model)
     _out(summarize(result))
     if args.output:
+        if run is not None:
+            record_kept_run(run, result, args.output)
         path = result.save(args.output)
         _out(f"\nwrote {path}")
+        if run is not None:
+            _write_run(run, path)
     return 0
+
+
+def _write_run(run, result_path) -> None:
+    """The kept run beside the result; if it cannot be written, the result naming it goes too."""
+    from polyret.evaluation.kept_runs import write_kept_run
+
+    try:
+        _out(f"kept the run: {write_kept_run(run, result_path)}")
+    except BaseException:
+        result_path.unlink(missing_ok=True)
+        raise
 
 
 def _out(text: str) -> None:

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from polyret.report import write_report
+    from polyret.report.write import write_report
 
     md, page = write_report(args.dir)
     sys.stdout.write(f"wrote {md}\nreport: {page}\n")

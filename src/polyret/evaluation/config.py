@@ -3,7 +3,8 @@
 The lengths and the precision are evaluation settings, not the model's: every model compared is
 encoded with the same ``max_query_length`` / ``max_passage_length`` (``None`` keeps the model's
 own, which differs between a zero-shot and a fine-tuned model, so ``compare`` refuses such pairs)
-and the same ``precision``. What was actually used is recorded in ``EvalResult.model["settings"]``.
+and the same ``precision`` (a family may set its own default lengths: BIRCO 512 both sides). What
+was actually used is recorded in ``EvalResult.model["settings"]``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 
 from polyret.errors import ConfigError
 from polyret.evaluation.lareqa import CANDIDATE_TEXTS
-from polyret.evaluation.tasks import parse_task
 from polyret.hardware import PRECISIONS
+from polyret.retrieval.retriever import BM25
 
-BM25 = "bm25"  # the lexical baseline, passed where a model goes
+__all__ = ["BM25", "EvalConfig"]
 
 
 @dataclass
@@ -40,7 +41,7 @@ class EvalConfig:
     cache: bool = True  # use the embedding cache
 
     def __post_init__(self) -> None:
-        parse_task(self.task)
+        # the task name is looked up by the evaluation (polyret.evaluation.registry.parse_task)
         if self.candidate_text not in CANDIDATE_TEXTS:
             raise ConfigError(f"candidate_text={self.candidate_text!r}; expected one of {CANDIDATE_TEXTS}")
         if self.max_queries is not None and self.max_queries < 1:

@@ -19,15 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from polyret.evaluation.config import BM25, EvalConfig
+from polyret.evaluation.config import EvalConfig
 from polyret.modeling.encoder import check_finite
+from polyret.retrieval.retriever import BM25, Retriever, is_lexical
 
 LENGTHS = ("max_query_length", "max_passage_length")
 
 
-def load_retriever(name: str):
-    """``"bm25"`` or a model name/folder (``polyret.modeling.registry.load_model``)."""
-    if name == BM25:
+def load_retriever(name: str) -> Retriever:
+    """The retriever a name stands for: ``"bm25"`` -> :data:`BM25`, else a model name/folder
+    (``polyret.modeling.registry.load_model``)."""
+    if name == BM25.name:
         return BM25
     from polyret.modeling.registry import load_model
 
@@ -36,8 +38,8 @@ def load_retriever(name: str):
 
 def model_info(model, name: str | None = None) -> dict[str, Any]:
     """What identifies the retriever in a result (name, kind, encoder config, source)."""
-    if model == BM25:
-        return {"name": BM25, "kind": "bm25"}
+    if is_lexical(model):
+        return {"name": model.name, "kind": "bm25"}
     info: dict[str, Any] = {"name": name or getattr(model, "name", type(model).__name__), "kind": "dense"}
     cfg = getattr(model, "config", None)
     if cfg is not None and hasattr(cfg, "to_dict"):
@@ -55,7 +57,7 @@ def evaluation_settings(model, config: EvalConfig) -> Iterator[dict[str, Any]]:
     The model's config is restored afterwards; the precision is applied per ``encode`` call
     (``BiEncoder.encode(precision=...)`` casts the weights and restores them exactly).
     """
-    if model == BM25:
+    if is_lexical(model):
         yield {"kind": "bm25"}
         return
     from polyret.hardware import precision_record

@@ -1,9 +1,13 @@
-"""Run-based tasks (BEIR, MIRACL, BRIGHT): load, retrieve, apply the task's run rules, score per query.
+"""Run-based task families (BEIR, MIRACL, BRIGHT, BIRCO): :class:`RunTask` loads, retrieves,
+applies the family's run rules, scores per query and keeps the ranking.
 
 Retrieval is the one search path, :func:`polyret.retrieval.pipeline.retrieve` (BM25 or a dense
-model; documents as ``title + " " + text``); ``top_k`` plus the documents the run rules may remove
-are retrieved, so a removal still leaves ``top_k``. The run rules and measures of each task are in
-:mod:`polyret.evaluation.run_rules` (reported in ``extra["run_rules"]``).
+model; documents as ``title + " " + text``) to the family's :meth:`RunTask.depth` (``top_k`` plus
+what the rules may remove, so a removal still leaves ``top_k``). A family supplies
+:meth:`RunTask.load`, :meth:`RunTask.apply_rules` and ``measures`` (reported in
+``extra["run_rules"]``); the same rules score an external run (``polyret score``,
+:meth:`RunTask.score_external`). The run that was scored is returned with the result
+(:class:`Scored`), cut to :meth:`RunTask.kept_depth`, for the caller to keep.
 
 An evaluation with no query to score is refused with a one-line :class:`polyret.errors.UserError`
 naming the qrels file: an empty or header-only qrels file, or qrels whose relevant documents are
@@ -14,23 +18,23 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from polyret.errors import UserError
-from polyret.evaluation.config import BM25, EvalConfig
+from polyret.evaluation.config import EvalConfig
 from polyret.evaluation.encoding import evaluation_settings, model_info
-from polyret.evaluation.metrics import aggregate, evaluated_queries
+from polyret.evaluation.metrics import aggregate, cut_run, evaluated_queries, per_query
 from polyret.evaluation.results import EvalResult, fingerprint_files
-from polyret.evaluation.run_rules import extra_depth, score_run
-from polyret.evaluation.subsets import SubsetContext, select_subsets
-from polyret.evaluation.tasks import TaskSpec
+from polyret.evaluation.tasks import TaskFamily, TaskSpec
+from polyret.retrieval.retriever import BM25, Retriever, is_lexical
 from polyret.types import Corpus, Qrels, Queries, Run
 
 log = logging.getLogger(__name__)
+KEPT_DEPTH = 100  # documents per query kept of every evaluated run
 
 
 @dataclass
@@ -45,58 +49,16 @@ class IrTaskData:
     excluded: dict[str, list[str]] = field(default_factory=dict)  # BRIGHT excluded_ids
     n_queries_total: int = 0
     info: dict[str, Any] = field(default_factory=dict)
+    pools: dict[str, list[str]] | None = None  # BIRCO: each query's candidate documents
 
 
-def load_ir_task(spec: TaskSpec, config: EvalConfig) -> IrTaskData:
-    """Load the corpus, queries and qrels of a BEIR / MIRACL / BRIGHT task."""
-    if spec.kind == "beir":
-        from polyret.data.beir import load_beir
+@dataclass
+class Scored:
+    """Per-query scores of a run under a task's rules, what the rules removed, the run scored."""
 
-        folder = spec.folder
-        if folder is None:
-            from polyret.data.catalog import dataset_path
-
-            folder = dataset_path(f"beir/{spec.name}", config.data_dir)
-        data = load_beir(folder, split=config.split)
-        files = [folder / "corpus.jsonl", folder / "queries.jsonl", folder / "qrels" / f"{config.split}.tsv"]
-        return IrTaskData(
-            spec.name,
-            data.corpus,
-            data.queries,
-            data.qrels,
-            [f for f in files if f.exists()],
-            info={"skipped_qrels": getattr(data, "skipped_qrels", 0), "split": config.split},
-        )
-    if spec.kind == "miracl":
-        from polyret.data.miracl import load_miracl
-
-        if config.corpus is None:
-            raise UserError(f"miracl/{spec.name} needs --corpus: MIRACL's passages are not bundled")
-        split = "dev" if config.split == "test" else config.split
-        data = load_miracl(spec.name, split=split, data_dir=config.data_dir, corpus=config.corpus)
-        return IrTaskData(
-            f"miracl/{spec.name}",
-            data.corpus,
-            data.queries,
-            data.qrels,
-            [Path(p) for p in getattr(data, "files", [])] + [Path(config.corpus)],
-            info={"split": split},
-        )
-    if spec.kind == "bright":
-        from polyret.data.bright import load_bright
-
-        if config.corpus is None:
-            raise UserError(f"bright/{spec.name} needs --corpus DOCS_DIR: BRIGHT's documents are not bundled")
-        data = load_bright(spec.name, config.data_dir, config.corpus)
-        return IrTaskData(
-            f"bright/{spec.name}",
-            data.corpus,
-            data.queries,
-            data.qrels,
-            [Path(p) for p in getattr(data, "files", [])],
-            excluded={q: list(v) for q, v in getattr(data, "excluded", {}).items()},
-        )
-    raise ValueError(f"not a run-based task: {spec.task}")
+    scores: dict[str, dict[str, float]]  # measure -> query id -> value
+    rules: dict[str, Any]
+    run: Run  # after the rules, cut to the task's kept depth
 
 
 def subsample(qrels: Qrels, max_queries: int | None, seed: int) -> list[str]:
@@ -108,12 +70,10 @@ def subsample(qrels: Qrels, max_queries: int | None, seed: int) -> list[str]:
     return sorted(ids[i] for i in rng.choice(len(ids), size=max_queries, replace=False))
 
 
-def retrieve(
-    model, corpus: Corpus, queries: Queries, depth: int, config: EvalConfig, language: str = "en",
-    precision: str | None = None,
-) -> tuple[Run, dict[str, float]]:
-    """Top-``depth`` run of a dense model (exact search) or ``"bm25"`` through the one retrieval
-    path (:func:`polyret.retrieval.pipeline.retrieve`); and timings. The run rules come after."""
+def retrieve(model: Retriever, corpus: Corpus, queries: Queries, depth: int, config: EvalConfig,
+             language: str = "en", precision: str | None = None) -> tuple[Run, dict[str, float]]:
+    """Top-``depth`` run (exact search) through :func:`polyret.retrieval.pipeline.retrieve`; and
+    timings. The run rules come after."""
     from polyret.retrieval.pipeline import retrieve as search
 
     run, info = search(model, corpus, queries, top_k=depth, batch_size=config.batch_size,
@@ -121,18 +81,6 @@ def retrieve(
     timings = {"encode_s": info["encode_seconds"]} if "encode_seconds" in info else {}
     timings["search_s"] = info["search_seconds"]
     return run, timings
-
-
-def _score(kind: str, run: Run, data: IrTaskData, config: EvalConfig) -> tuple[dict, dict[str, Any]]:
-    return score_run(kind, data.qrels, run, config.top_k, config.drop_self_hits, data.excluded)
-
-
-def reference_ndcg10(model, run: Run | None, data: IrTaskData, spec: TaskSpec, config: EvalConfig) -> dict:
-    """BM25 per-query nDCG@10 for the ``bm25-failure`` subset (the model's own run if it is BM25)."""
-    if run is None:
-        depth = config.top_k + extra_depth(spec.kind, config.drop_self_hits, data.excluded)
-        run, _ = retrieve(BM25, data.corpus, data.queries, depth, config, spec.bm25_language)
-    return _score(spec.kind, run, data, config)[0]["nDCG@10"]
 
 
 def _check_queries(data: IrTaskData, spec: TaskSpec) -> None:
@@ -146,68 +94,133 @@ def _check_queries(data: IrTaskData, spec: TaskSpec) -> None:
     raise UserError(f"{qrels_file}: no query to evaluate: {why}")
 
 
-def _subsets(model, raw_run: Run, data: IrTaskData, spec: TaskSpec, config: EvalConfig,
-             scores: dict) -> dict[str, Any]:
-    """The complex-query subsets (BEIR, BRIGHT) with their metrics."""
-    ref = reference_ndcg10(model, raw_run if model == BM25 else None, data, spec, config)
-    ctx = SubsetContext(
-        spec.name if spec.kind == "beir" else data.name,
-        data.queries,
-        data.qrels,
-        reference_ndcg10=ref,
-        is_bright=spec.kind == "bright",
-    )
-    subsets = select_subsets(ctx)
-    for sub in subsets.values():
-        if "queries" in sub:
-            sub["metrics"] = aggregate(scores, sub["queries"])
-    return subsets
+class RunTask(TaskFamily):
+    """A family whose evaluation is a ranked run scored against qrels (see the module docstring)."""
 
+    measures: ClassVar[tuple[str, ...]]
+    complex_subsets: ClassVar[bool] = False  # whether polyret's complex-query subsets apply
 
-def evaluate_ir(model, spec: TaskSpec, config: EvalConfig, model_name: str | None = None) -> EvalResult:
-    """Retrieve, apply the run rules and score ``model`` (or ``"bm25"``) on one run-based task."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    data = load_ir_task(spec, config)
-    _check_queries(data, spec)
-    ids = subsample(data.qrels, config.max_queries, config.seed)
-    n_total = len(evaluated_queries(data.qrels))
-    queries = {q: data.queries[q] for q in ids}
-    qrels = {q: data.qrels[q] for q in ids}
-    data = IrTaskData(data.name, data.corpus, queries, qrels, data.files, data.excluded, n_total, data.info)
-    timings["load_s"] = time.perf_counter() - t0
+    def load(self, spec: TaskSpec, config: EvalConfig) -> IrTaskData:
+        """Corpus, queries and qrels of the task (every query; subsampling comes after)."""
+        raise NotImplementedError
 
-    depth = config.top_k + extra_depth(spec.kind, config.drop_self_hits, data.excluded)
-    with evaluation_settings(model, config) as settings:
-        precision = settings.get("precision", {}).get("used")
-        raw_run, t = retrieve(model, data.corpus, queries, depth, config, spec.bm25_language, precision)
-    timings.update(t)
-    t0 = time.perf_counter()
-    scores, rules = _score(spec.kind, raw_run, data, config)
-    timings["metrics_s"] = time.perf_counter() - t0
+    def prepare(self, config: EvalConfig) -> EvalConfig:
+        """The config the family evaluates with (a family may fill in its defaults)."""
+        return config
 
-    subsets: dict[str, Any] = {}
-    if config.subsets and spec.kind in ("beir", "bright"):
+    def depth(self, data: IrTaskData, config: EvalConfig) -> int:
+        """Documents to retrieve per query, so that the rules still leave ``top_k``."""
+        return config.top_k
+
+    def apply_rules(self, run: Run, data: IrTaskData, config: EvalConfig) -> tuple[Run, dict[str, Any]]:
+        """The family's run rules on a copy of ``run``; and what they removed."""
+        return cut_run(run, config.top_k), {"depth": config.top_k}
+
+    def kept_depth(self, data: IrTaskData) -> int:
+        """Documents per query kept of the scored run (enough for every measure to read)."""
+        return KEPT_DEPTH
+
+    def score(self, run: Run, data: IrTaskData, config: EvalConfig) -> Scored:
+        """Per-query scores of ``run`` under the family's rules (module docstring)."""
+        kept, rules = self.apply_rules(run, data, config)
+        return Scored(per_query(data.qrels, kept, self.measures), rules, cut_run(kept, self.kept_depth(data)))
+
+    def reference_ndcg10(self, run: Run | None, data: IrTaskData, spec: TaskSpec, config: EvalConfig) -> dict:
+        """BM25 per-query nDCG@10 for the ``bm25-failure`` subset (``run``: BM25's own, if given)."""
+        if run is None:
+            depth = self.depth(data, config)
+            run, _ = retrieve(BM25, data.corpus, data.queries, depth, config, spec.language)
+        return self.score(run, data, config).scores["nDCG@10"]
+
+    def subsets(self, model: Retriever, raw_run: Run, data: IrTaskData, spec: TaskSpec,
+                config: EvalConfig, scores: dict) -> dict[str, Any]:
+        """The complex-query subsets with their metrics."""
+        from polyret.evaluation.subsets import SubsetContext, select_subsets
+
+        ref = self.reference_ndcg10(raw_run if is_lexical(model) else None, data, spec, config)
+        ctx = SubsetContext(spec.name if spec.kind == "beir" else data.name, data.queries, data.qrels,
+                            reference_ndcg10=ref, is_bright=spec.kind == "bright")
+        subsets = select_subsets(ctx)
+        for sub in subsets.values():
+            if "queries" in sub:
+                sub["metrics"] = aggregate(scores, sub["queries"])
+        return subsets
+
+    def load_evaluated(self, spec: TaskSpec, config: EvalConfig) -> IrTaskData:
+        """:meth:`load`, checked, restricted to the evaluated (possibly subsampled) queries."""
+        data = self.load(spec, config)
+        _check_queries(data, spec)
+        ids = subsample(data.qrels, config.max_queries, config.seed)
+        n_total = len(evaluated_queries(data.qrels))
+        pools = None if data.pools is None else {q: data.pools[q] for q in ids}
+        return replace(data, queries={q: data.queries[q] for q in ids}, qrels={q: data.qrels[q] for q in ids},
+                       n_queries_total=n_total, pools=pools)
+
+    def evaluate(self, retriever: Retriever, spec: TaskSpec, config: EvalConfig,
+                 model_name: str | None = None) -> EvalResult:
+        result, _ = self.evaluate_with_run(retriever, spec, config, model_name)
+        return result
+
+    def evaluate_with_run(self, retriever: Retriever, spec: TaskSpec, config: EvalConfig,
+                          model_name: str | None = None) -> tuple[EvalResult, Run]:
+        """Retrieve, apply the rules, score; the result and the run that was scored (kept depth)."""
+        config = self.prepare(config)
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        subsets = _subsets(model, raw_run, data, spec, config, scores)
-        timings["subsets_s"] = time.perf_counter() - t0
-    return EvalResult(
-        task=spec.task,
-        model=model_info(model, model_name),
-        config=asdict(config),
-        settings=settings,
-        metrics={"all": aggregate(scores)},
-        per_query={"all": scores},
-        data={
-            "source": "folder" if spec.folder is not None else "catalog",
-            "files": fingerprint_files(data.files),
-            "documents": len(data.corpus),
-            "queries": len(ids),
-            "queries_total": n_total,
-            "subsampled": len(ids) < n_total,
-            **data.info,
-        },
-        subsets=subsets,
-        extra={"run_rules": rules},
-        timings=timings,
-    )
+        data = self.load_evaluated(spec, config)
+        timings["load_s"] = time.perf_counter() - t0
+        with evaluation_settings(retriever, config) as settings:
+            precision = settings.get("precision", {}).get("used")
+            raw_run, t = retrieve(retriever, data.corpus, data.queries, self.depth(data, config), config,
+                                  spec.language, precision)
+        timings.update(t)
+        t0 = time.perf_counter()
+        scored = self.score(raw_run, data, config)
+        timings["metrics_s"] = time.perf_counter() - t0
+        subsets: dict[str, Any] = {}
+        if config.subsets and self.complex_subsets:
+            t0 = time.perf_counter()
+            subsets = self.subsets(retriever, raw_run, data, spec, config, scored.scores)
+            timings["subsets_s"] = time.perf_counter() - t0
+        result = self.result(spec, config, data, scored, model_info(retriever, model_name), settings)
+        result.subsets, result.timings = subsets, timings
+        return result, scored.run
+
+    def result(self, spec: TaskSpec, config: EvalConfig, data: IrTaskData, scored: Scored,
+               model: dict[str, Any], settings: dict[str, Any]) -> EvalResult:
+        """The :class:`EvalResult` of scored per-query values (``evaluate`` and ``score`` alike)."""
+        return EvalResult(
+            task=spec.task, model=model, config=asdict(config), settings=settings,
+            metrics={"all": aggregate(scored.scores)}, per_query={"all": scored.scores},
+            data={"source": "folder" if spec.folder is not None else "catalog",
+                  "files": fingerprint_files(data.files), "documents": len(data.corpus),
+                  "queries": len(data.queries), "queries_total": data.n_queries_total,
+                  "subsampled": len(data.queries) < data.n_queries_total, **data.info},
+            extra={"run_rules": scored.rules},
+        )
+
+    def score_external(self, run: Run, spec: TaskSpec, config: EvalConfig, source: str) -> EvalResult:
+        """Score a run made elsewhere (``polyret score``) under this family's rules, with the
+        complex-query subsets if ``config.subsets``; ids that are not the task's are refused,
+        naming ``source``."""
+        config = self.prepare(config)
+        full = self.load(spec, config)
+        unknown_q = sorted(set(run) - set(full.queries))
+        if unknown_q:
+            raise UserError(f"{source}: query {unknown_q[0]!r} is not a query of {spec.task} "
+                            f"({len(unknown_q)} unknown query id(s))")
+        unknown_d = sorted({d for docs in run.values() for d in docs} - set(full.corpus))
+        if unknown_d:
+            raise UserError(f"{source}: document {unknown_d[0]!r} is not in the corpus of {spec.task} "
+                            f"({len(unknown_d)} unknown document id(s))")
+        data = self.load_evaluated(spec, config)
+        run = {q: docs for q, docs in run.items() if q in data.queries}
+        scored = self.score(run, data, config)
+        model = {"name": Path(source).name, "kind": "run", "run_file": fingerprint_files([source])}
+        result = self.result(spec, config, data, scored, model, {"kind": "run"})
+        if config.subsets and self.complex_subsets:
+            result.subsets = self.subsets(_EXTERNAL, run, data, spec, config, scored.scores)
+        return result
+
+
+_EXTERNAL = object()  # an external run's retriever: not BM25, so subsets run the BM25 reference

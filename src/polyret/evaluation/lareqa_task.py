@@ -22,7 +22,8 @@ from polyret.evaluation.language_bias import language_bias
 from polyret.evaluation.lareqa import LareqaIndex, candidate_text, lareqa_metrics, subsample_questions
 from polyret.evaluation.results import EvalResult, fingerprint_files
 from polyret.evaluation.schema import PER_QUERY_LAREQA
-from polyret.evaluation.tasks import TaskSpec
+from polyret.evaluation.tasks import TaskFamily, TaskSpec
+from polyret.retrieval.retriever import Retriever, is_lexical
 
 
 def _check_languages(questions: dict[str, list], languages: list[str],
@@ -102,3 +103,29 @@ def evaluate_lareqa(model, spec: TaskSpec, config: EvalConfig, model_name: str |
         },
         timings=timings,
     )
+
+
+class LareqaTask(TaskFamily):
+    """LAReQA retrieval (module docstring): ``xquad-r``, ``mlqa-r`` or ``lareqa/FOLDER`` (any folder of
+    LAReQA-format ``<lang>.json`` files, e.g. a user's own pool). Dense models only: the pools are
+    multilingual, so BM25 is no baseline here."""
+
+    kind = "lareqa"
+    help = "xquad-r | mlqa-r | lareqa/FOLDER"
+    names = ("xquad-r", "mlqa-r")
+    accepts_bm25 = False
+
+    def parse(self, task: str, rest: str) -> TaskSpec:
+        if task in self.names:
+            return TaskSpec(self.kind, task)
+        path = Path(rest).expanduser()
+        if not path.is_dir():
+            raise ValueError(f"task {task!r}: folder {path} does not exist")
+        return TaskSpec(self.kind, path.name, path)
+
+    def evaluate(self, retriever: Retriever, spec: TaskSpec, config: EvalConfig,
+                 model_name: str | None = None) -> EvalResult:
+        if is_lexical(retriever):
+            raise UserError("BM25 is not a LAReQA baseline here (the pools are multilingual): "
+                            "use a dense model")
+        return evaluate_lareqa(retriever, spec, config, model_name)

@@ -4,7 +4,8 @@ One document per (model, task) holds: the model and the resolved evaluation conf
 actually used to encode (``settings``: query/passage lengths, precision record), fingerprints of
 the data files read, every aggregate metric per setting (``metrics``), per query language and per
 language pair (LAReQA), per query (``per_query``: what paired tests need), complex-query subsets,
-extra analyses (language bias, removed self-hits) and timings. Metric names and versions:
+extra analyses (language bias, removed self-hits, the kept run) and timings; a result the experiment
+runner wrote also says which cell and suite it is (``experiment``). Metric names and versions:
 :mod:`polyret.evaluation.schema` (schema 1 files are upgraded on load; newer ones are refused).
 NaN (a metric with no queries) is written as ``null``. Files are written atomically.
 """
@@ -53,6 +54,7 @@ class EvalResult:
     extra: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # lengths and precision used to encode
+    experiment: dict[str, Any] = field(default_factory=dict)  # runner: cell, arm, seed, suite, suite_key
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     polyret_version: str = field(default_factory=lambda: _version())
     schema_version: int = SCHEMA_VERSION
@@ -104,7 +106,13 @@ class EvalResult:
         missing = {"task", "model", "config", "metrics", "per_query"} - set(obj)
         if missing:
             raise UserError(f"{source}: not a polyret result, missing {sorted(missing)}")
-        return cls(**{k: v for k, v in obj.items() if k in known})
+        fields = {k: v for k, v in obj.items() if k in known}
+        objects = {"model", "config", "metrics", "per_query"} | {
+            k for k, f in cls.__dataclass_fields__.items() if f.default_factory is dict}
+        wrong = [k for k in objects if k in fields and not isinstance(fields[k], dict)]
+        if wrong:
+            raise UserError(f"{source}: damaged result, {', '.join(sorted(set(wrong)))} not a JSON object")
+        return cls(**fields)
 
     @classmethod
     def load(cls, path: str | Path) -> EvalResult:

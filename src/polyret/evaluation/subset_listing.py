@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from polyret.errors import ConfigError, UserError
-from polyret.evaluation.evaluator import BM25, EvalConfig
-from polyret.evaluation.ir_tasks import IrTaskData, load_ir_task, reference_ndcg10
+from polyret.evaluation.config import EvalConfig
+from polyret.evaluation.ir_tasks import IrTaskData, RunTask
 from polyret.evaluation.metrics import evaluated_queries
+from polyret.evaluation.registry import find_task
 from polyret.evaluation.subsets import (
     BM25_REFERENCE,
     QUERY_SUBSETS,
@@ -25,12 +26,12 @@ from polyret.evaluation.subsets import (
     SubsetContext,
     select_subsets,
 )
-from polyret.evaluation.tasks import TaskSpec, parse_task
+from polyret.evaluation.tasks import TaskSpec
 
 NO_BRIGHT_DOCS = "BRIGHT documents not supplied (--corpus): no BM25 run, so no bm25-failure"
 
 
-def _load(spec: TaskSpec, config: EvalConfig) -> IrTaskData:
+def _load(family: RunTask, spec: TaskSpec, config: EvalConfig) -> IrTaskData:
     """The task's evaluated queries and qrels (BRIGHT without documents: topics and qrels only)."""
     if spec.kind == "bright" and config.corpus is None:
         from polyret.data.bright import load_bright
@@ -39,7 +40,7 @@ def _load(spec: TaskSpec, config: EvalConfig) -> IrTaskData:
         files = [Path(p) for p in data.files]
         data = IrTaskData(f"bright/{spec.name}", {}, data.queries, data.qrels, files)
     else:
-        data = load_ir_task(spec, config)
+        data = family.load(spec, config)
     ids = evaluated_queries(data.qrels)
     if not ids:
         raise UserError(f"{spec.task}: no query with a relevant judgement in split {config.split!r}")
@@ -60,11 +61,11 @@ def task_subsets(
 
     BM25 runs for ``bm25-failure`` if ``bm25`` and the documents are there (BRIGHT needs ``corpus``).
     """
-    spec = parse_task(task)
-    if spec.kind not in ("beir", "bright"):
+    family, spec = find_task(task)
+    if not (isinstance(family, RunTask) and family.complex_subsets):
         raise ConfigError(f"--task {task}: subsets are defined for beir/... and bright/... tasks")
     config = EvalConfig(task=task, data_dir=data_dir, split=split, corpus=corpus)
-    data = _load(spec, config)
+    data = _load(family, spec, config)
     skip: dict[str, str] = {}
     ref = None
     if not data.corpus:
@@ -72,7 +73,7 @@ def task_subsets(
     elif not bm25:
         skip["bm25-failure"] = "BM25 not run (--no-bm25)"
     else:
-        ref = reference_ndcg10(BM25, None, data, spec, config)
+        ref = family.reference_ndcg10(None, data, spec, config)
     ctx = SubsetContext(
         spec.name if spec.kind == "beir" else data.name,
         data.queries,

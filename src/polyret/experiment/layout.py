@@ -9,7 +9,8 @@
     OUT/cells/<cell_id>/cell.json   what the cell is and how it went (:class:`CellRecord`)
     OUT/cells/<cell_id>/train/      the training run (weights deleted when keep_models is false;
                                     metrics.jsonl, train_summary.json and config.yaml stay)
-    OUT/cells/<cell_id>/results/<suite slug>.json.gz   one evaluation result (gzip JSON)
+    OUT/cells/<cell_id>/results/<suite slug>.json.gz   one evaluation result (gzip JSON, an EvalResult)
+    OUT/cells/<cell_id>/results/<suite slug>.run.trec.gz   its kept run (run-based tasks; top 100)
     OUT/report.md, OUT/report.html, OUT/plots/*.png
 
 A cell id is ``<arm>-s<seed>-<hash>`` for a trained cell and ``<reference>-<hash>`` for a reference
@@ -28,7 +29,8 @@ from typing import Any
 
 from polyret.atomic import atomic_write, write_json
 from polyret.errors import UserError
-from polyret.evaluation.results import json_safe
+from polyret.evaluation.kept_runs import kept_run_path
+from polyret.evaluation.results import EvalResult, json_safe
 
 RESULT_SUFFIX = ".json.gz"
 PER_QUERY_DIGITS = 6  # per-query scores are rounded: compact, and far below any reported difference
@@ -106,6 +108,10 @@ class ExperimentLayout:
     def result_file(self, cell_id: str, slug: str) -> Path:
         return self.cell_dir(cell_id) / "results" / f"{slug}{RESULT_SUFFIX}"
 
+    def kept_run_file(self, cell_id: str, slug: str) -> Path:
+        """The run kept beside a result (:mod:`polyret.evaluation.kept_runs`)."""
+        return kept_run_path(self.result_file(cell_id, slug))
+
     def cell_ids(self) -> list[str]:
         if not self.cells_dir.is_dir():
             return []
@@ -122,8 +128,8 @@ class ExperimentLayout:
         for cell_id in self.cell_ids():
             yield self.read_cell(cell_id)
 
-    def results(self, cell_id: str) -> dict[str, dict[str, Any]]:
-        """``slug -> result dict`` of every finished evaluation of a cell."""
+    def results(self, cell_id: str) -> dict[str, EvalResult]:
+        """``slug -> result`` of every finished evaluation of a cell."""
         folder = self.cell_dir(cell_id) / "results"
         if not folder.is_dir():
             return {}
@@ -151,23 +157,28 @@ def _compact(obj: Any, inside: bool = False) -> Any:
     return obj
 
 
-def write_result(path: str | Path, result: dict[str, Any]) -> Path:
-    """Write one evaluation result (an ``EvalResult.to_dict()``) as gzip JSON, atomically."""
-    data = json.dumps(_compact(json_safe(result)), ensure_ascii=False, allow_nan=False,
+def write_result(path: str | Path, result: EvalResult) -> Path:
+    """Write one evaluation result as gzip JSON (per-query values rounded), atomically."""
+    data = json.dumps(_compact(result.to_dict()), ensure_ascii=False, allow_nan=False,
                       separators=(",", ":")).encode()
     with atomic_write(path, "wb") as handle:
         handle.write(gzip.compress(data, compresslevel=6, mtime=0))
     return Path(path)
 
 
-def read_result(path: str | Path) -> dict[str, Any]:
-    """Read a result written by :func:`write_result` (or a plain ``.json``)."""
+def read_result(path: str | Path) -> EvalResult:
+    """Read a result written by :func:`write_result` (or a plain ``.json``); a damaged or foreign
+    file is a :class:`UserError` naming it."""
     path = Path(path)
     try:
         raw = path.read_bytes()
         text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
-        return json.loads(text)
+        obj = json.loads(text)
     except FileNotFoundError:
         raise UserError(f"{path}: missing") from None
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: damaged result file ({exc})") from None
+    try:
+        return EvalResult.from_dict(obj, str(path))
+    except TypeError as exc:  # a field of the wrong shape
         raise UserError(f"{path}: damaged result file ({exc})") from None

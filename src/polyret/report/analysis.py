@@ -71,8 +71,7 @@ def arm_scores(data: ExperimentData, name: str, slug: str, metric: str) -> list[
         result = data.results.get(cell.cell_id, {}).get(slug)
         if result is None:
             continue
-        per_query = result.get("per_query", {}).get(collect.BEIR_SETTING) or {}
-        scores = next((per_query[k] for k in collect.ALIASES.get(metric, (metric,)) if k in per_query), {})
+        scores = result.per_query.get(collect.BEIR_SETTING, {}).get(metric) or {}  # raw: checked() below
         out.append((str(data.layout.result_file(cell.cell_id, slug)), scores))
     return out
 

@@ -1,9 +1,10 @@
-"""Read an experiment folder for the report; every key lookup into a result dict lives here.
+"""Read an experiment folder for the report; every look-up into a result lives here.
 
-A result dict is ``EvalResult.to_dict()``. LAReQA: ``metrics[setting][metric]`` for mono / cross /
-multi and ``metrics["bias"]["rank_distance"]``; ``pairs["metrics"][metric][x][y]``. BEIR:
-``metrics["all"][measure]`` and ``per_query["all"][measure][query id]``. A renamed key is fixed in
-:data:`ALIASES` (one place).
+A result is an :class:`~polyret.evaluation.results.EvalResult` (read back by
+:func:`polyret.experiment.layout.read_result`; schema-1 names are upgraded on load, so there is no
+alias table). LAReQA: ``metric(setting, name)`` for mono / cross / multi and ``metric("bias",
+"rank_distance")``; ``pairs["metrics"][metric][x][y]``. Run-based tasks (BEIR, BIRCO):
+``metric("all", measure)`` and ``scores("all", measure)``.
 
 :func:`load_experiment` reads the spec, the cells, their results, the pre-registration and the
 manifest, and lists what is missing (a cell not done, a suite not evaluated) instead of dropping it.
@@ -18,31 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from polyret.errors import UserError
+from polyret.evaluation.results import EvalResult
 from polyret.experiment.layout import CellRecord, ExperimentLayout
 from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict
 
-MAP = "mAP"
+MAP = "AP"  # LAReQA's mAP is the mean of per-query AP
 BIAS = "rank_distance"
 LAREQA_SETTINGS = ("mono", "cross", "multi")
 BEIR_SETTING = "all"
-# Equivalent spellings of a metric (ours first, then ir_measures / pytrec_eval style).
-ALIASES: dict[str, tuple[str, ...]] = {
-    "nDCG@10": ("nDCG@10", "ndcg_cut_10", "ndcg@10"),
-    "R@100": ("R@100", "recall_100", "Recall@100"),
-    "mAP": ("mAP", "MAP", "AP"),
-    "rank_distance": ("rank_distance",),
-}
 # Published mE5-small nDCG@10 (MTEB, 512 tokens, original weights), percent.
 MTEB_E5_SMALL = {"beir/nfcorpus": 31.1, "beir/scifact": 67.6, "beir/arguana": 39.1}
-
-
-def _lookup(mapping: dict[str, Any] | None, metric: str) -> Any:
-    if not mapping:
-        return None
-    for name in ALIASES.get(metric, (metric,)):
-        if name in mapping:
-            return mapping[name]
-    return None
 
 
 def _num(value: Any) -> float | None:
@@ -53,38 +39,36 @@ def _num(value: Any) -> float | None:
 
 
 # ------------------------------------------------------------------------------- accessors
-def beir_metric(result: dict[str, Any], metric: str) -> float | None:
-    """Aggregate ``metric`` over all queries of a BEIR result."""
-    return _num(_lookup(result.get("metrics", {}).get(BEIR_SETTING), metric))
+def beir_metric(result: EvalResult, metric: str) -> float | None:
+    """Aggregate ``metric`` over all queries of a run-based result (BEIR, BIRCO, ...)."""
+    return result.metric(BEIR_SETTING, metric)
 
 
-def beir_per_query(result: dict[str, Any], metric: str) -> dict[str, float]:
-    """``query id -> score`` of a BEIR result (empty when not kept)."""
-    scores = _lookup(result.get("per_query", {}).get(BEIR_SETTING), metric) or {}
-    return {str(q): float(v) for q, v in scores.items() if v is not None}
+def beir_per_query(result: EvalResult, metric: str) -> dict[str, float]:
+    """``query id -> score`` of a run-based result (empty when not kept)."""
+    return {str(q): float(v) for q, v in result.scores(BEIR_SETTING, metric).items() if v is not None}
 
 
-def lareqa_metric(result: dict[str, Any], setting: str, metric: str = MAP) -> float | None:
+def lareqa_metric(result: EvalResult, setting: str, metric: str = MAP) -> float | None:
     """Macro ``metric`` of a LAReQA setting (mono, cross, multi)."""
-    return _num(_lookup(result.get("metrics", {}).get(setting), metric))
+    return result.metric(setting, metric)
 
 
-def lareqa_bias(result: dict[str, Any]) -> float | None:
+def lareqa_bias(result: EvalResult) -> float | None:
     """Language bias: mean rank distance in the Multi pool (lower is better)."""
-    return _num(_lookup(result.get("metrics", {}).get("bias"), BIAS))
+    return result.metric("bias", BIAS)
 
 
-def pair_matrix(result: dict[str, Any], metric: str = MAP) -> tuple[list[str], list[list[float]]]:
+def pair_matrix(result: EvalResult, metric: str = MAP) -> tuple[list[str], list[list[float]]]:
     """Languages and the query-language x candidate-language matrix of ``metric`` (NaN = absent)."""
-    table = _lookup(result.get("pairs", {}).get("metrics"), metric) or {}
+    table = result.pairs.get("metrics", {}).get(metric) or {}
     langs = sorted(set(table) | {y for row in table.values() for y in row})
     rows = [[_num(table.get(x, {}).get(y)) for y in langs] for x in langs]
     return langs, [[math.nan if v is None else v for v in row] for row in rows]
 
 
-def self_hits_removed(result: dict[str, Any]) -> int | None:
-    rules = result.get("extra", {}).get("run_rules", {})
-    value = rules.get("self_hits_removed")
+def self_hits_removed(result: EvalResult) -> int | None:
+    value = result.extra.get("run_rules", {}).get("self_hits_removed")
     return None if value is None else int(value)
 
 
@@ -105,7 +89,7 @@ class ExperimentData:
     spec: ExperimentSpec
     layout: ExperimentLayout
     cells: dict[str, list[CellRecord]]  # arm or reference -> done cells (trained: sorted by seed)
-    results: dict[str, dict[str, dict[str, Any]]]  # cell id -> suite slug -> result dict
+    results: dict[str, dict[str, EvalResult]]  # cell id -> suite slug -> result
     prereg: dict[str, Any]
     manifest: dict[str, Any]
     all_cells: list[CellRecord] = field(default_factory=list)
@@ -120,11 +104,11 @@ class ExperimentData:
         """Suites a row is evaluated on (BM25: BEIR only)."""
         return [s for s in self.spec.suites if name != "bm25" or not s.is_lareqa]
 
-    def runs(self, name: str, slug: str) -> list[dict[str, Any]]:
-        """Result dicts of ``name`` (one per seed, seed order) on one suite; missing ones left out."""
+    def runs(self, name: str, slug: str) -> list[EvalResult]:
+        """Results of ``name`` (one per seed, seed order) on one suite; missing ones left out."""
         return [result for _, result in self.seed_runs(name, slug)]
 
-    def seed_runs(self, name: str, slug: str) -> list[tuple[int | None, dict[str, Any]]]:
+    def seed_runs(self, name: str, slug: str) -> list[tuple[int | None, EvalResult]]:
         """``(seed, result)`` of ``name`` on one suite, seed order (references: seed None)."""
         out = []
         for cell in self.cells.get(name, []):

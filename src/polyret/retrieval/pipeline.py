@@ -5,8 +5,9 @@ hard-negative mining and the evaluator).
              max_tokens=None, precision=None, cache=True, backend="exact", faiss_options=None,
              language="en", show_progress=None) -> Retrieval(run, info)
 
-``retriever`` is a dense model (a ``BiEncoder``: anything with ``encode`` / ``fingerprint`` /
-``config``) or the string ``"bm25"``. Dense search is exact (FAISS's kernel on CPU, deterministic
+``retriever`` is a :class:`~polyret.retrieval.retriever.Retriever`: a dense model (a ``BiEncoder``:
+anything with ``encode`` / ``fingerprint`` / ``config``) or :data:`BM25` (a
+:class:`~polyret.retrieval.retriever.Bm25`). Dense search is exact (FAISS's kernel on CPU, deterministic
 ties: score desc, then doc id asc) unless ``backend`` names a FAISS index (``flat`` / ``ivf`` /
 ``hnsw``). Documents are embedded and indexed as :func:`~polyret.retrieval.text.document_text`
 (title + " " + text). ``drop_self_hits`` removes a document whose id equals the query id
@@ -23,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from polyret.retrieval.retriever import BM25, is_lexical
 from polyret.retrieval.text import document_text
 from polyret.types import Corpus, Queries, Run
 
 log = logging.getLogger(__name__)
-BM25 = "bm25"
 BACKENDS = ("exact", "flat", "ivf", "hnsw")
 
 __all__ = ["BACKENDS", "BM25", "Retrieval", "document_text", "load_corpus", "load_queries",
@@ -126,14 +127,15 @@ def retrieve(retriever, corpus: Corpus, queries: Queries, top_k: int = 100, *, d
     depth = top_k + 1 if self_hits else top_k
     info: dict[str, Any] = {"top_k": top_k, "drop_self_hits": drop_self_hits}
     t0 = time.perf_counter()
-    if isinstance(retriever, str) and retriever == BM25:
+    if is_lexical(retriever):
         from polyret.retrieval.bm25 import bm25_search, tokenizer_info
 
-        run = bm25_search(corpus, queries, top_k=depth, language=language)
-        info.update({"retriever": BM25, "tokenizer": tokenizer_info(language),
+        run = bm25_search(corpus, queries, top_k=depth, language=language, k1=retriever.k1, b=retriever.b)
+        info.update({"retriever": "bm25", "tokenizer": tokenizer_info(language),
                      "search_seconds": round(time.perf_counter() - t0, 3)})
     elif isinstance(retriever, str):
-        raise ValueError(f"retriever must be a model or {BM25!r}, not the string {retriever!r}")
+        raise ValueError(f"retriever must be a model or BM25 (polyret.retrieval.retriever.BM25), "
+                         f"not the string {retriever!r}")
     else:
         options = {"batch_size": batch_size, "max_tokens": max_tokens, "precision": precision, "cache": cache,
                    "show_progress": show_progress, "faiss_options": faiss_options}

@@ -48,8 +48,10 @@ def ranked(run_row: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(run_row.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def write_run(run: Run, path: str | Path, tag: str = "polyret") -> Path:
-    """Write ``run`` in TREC format (queries in sorted order, ranks from 1). Returns the path."""
+def write_run(run: Run, path: str | Path, tag: str = "polyret", exact: bool = False) -> Path:
+    """Write ``run`` in TREC format (queries in sorted order, ranks from 1; ``.gz``: gzip). Returns
+    the path. Scores have 6 decimals, or with ``exact`` the shortest text that reads back as the same
+    float (a kept run re-scored must order ties exactly as the scored run did)."""
     if not tag or any(c.isspace() for c in tag):
         raise ValueError(f"run tag must be a non-empty word, not {tag!r}")
     for qid, row in run.items():
@@ -59,10 +61,17 @@ def write_run(run: Run, path: str | Path, tag: str = "polyret") -> Path:
             if not math.isfinite(score):
                 raise ValueError(f"score {score} of query {qid!r}, doc {doc!r} is not finite")
     path = Path(path)
+    lines = (f"{qid} Q0 {doc} {rank} {repr(float(score)) if exact else f'{score:.6f}'} {tag}\n"
+             for qid in sorted(run) for rank, (doc, score) in enumerate(ranked(run[qid]), start=1))
+    if path.suffix == ".gz":
+        import gzip
+
+        data = gzip.compress("".join(lines).encode("utf-8"), mtime=0)  # mtime 0: same run, same bytes
+        with atomic_write(path, "wb") as f:
+            f.write(data)
+        return path
     with atomic_write(path, "w") as f:
-        for qid in sorted(run):
-            for rank, (doc, score) in enumerate(ranked(run[qid]), start=1):
-                f.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
+        f.writelines(lines)
     return path
 
 

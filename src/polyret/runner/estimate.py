@@ -29,6 +29,7 @@ class SuiteWork:
     task: str
     texts: int
     tokens: int  # after truncation, prefixes included
+    run_lines: int = 0  # lines of the run kept per model (run-based tasks: queries x kept depth)
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,23 @@ def count_suite(suite: Suite, tokenizer, data_dir: str | None) -> SuiteWork:
                         max_length=limit)["input_ids"]
         return sum(len(x) for x in ids)
 
+    run_lines = 0 if suite.is_lareqa else _kept_run_lines(suite, data_dir)
     n_q = tokens(queries, "query: ", suite.max_query_length)
     n_p = tokens(passages, "passage: ", suite.max_passage_length)
-    return SuiteWork(suite.task, len(queries) + len(passages), n_q + n_p)
+    return SuiteWork(suite.task, len(queries) + len(passages), n_q + n_p, run_lines)
+
+
+def _kept_run_lines(suite: Suite, data_dir: str | None) -> int:
+    """Lines of the run one model's evaluation of ``suite`` keeps (its family's kept depth)."""
+    from polyret.evaluation.config import EvalConfig
+    from polyret.evaluation.registry import find_task
+
+    family, spec = find_task(suite.task)
+    data = family.load_evaluated(spec, EvalConfig(task=suite.task, data_dir=data_dir,
+                                                  max_queries=suite.max_queries))
+    if data.pools is not None:  # pooled (BIRCO): the whole pool is kept
+        return sum(len(pool) for pool in data.pools.values())
+    return len(data.queries) * min(family.kept_depth(data), len(data.corpus))
 
 
 def _suite_texts(suite: Suite, data_dir: str | None) -> tuple[list[str], list[str]]:
@@ -75,7 +90,14 @@ def _suite_texts(suite: Suite, data_dir: str | None) -> tuple[list[str], list[st
             qs = qs[: int(suite.max_queries * per)]
         cands = [candidate_text(c, suite.candidate_text) for c in data.candidates]
         return qs, cands
-    data = load_dataset(suite.task, data_dir)
+    if suite.task.startswith("birco/"):  # not in the catalog: loaded by its task family
+        from polyret.evaluation.config import EvalConfig
+        from polyret.evaluation.registry import find_task
+
+        family, spec = find_task(suite.task)
+        data = family.load(spec, EvalConfig(task=suite.task, data_dir=data_dir))
+    else:
+        data = load_dataset(suite.task, data_dir)
     docs = [document_text(d) for d in data.corpus.values()]
     qs = [data.queries[q].text for q in data.qrels if q in data.queries]
     return qs[: suite.max_queries] if suite.max_queries else qs, docs

@@ -25,12 +25,16 @@ from typing import Any
 
 from polyret.atomic import clean_stale_temporaries, write_json, write_text
 from polyret.errors import UserError
+from polyret.evaluation.kept_runs import keep_run
+from polyret.evaluation.results import EvalResult
 from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict, stable_hash
+from polyret.retrieval.retriever import BM25, Retriever
 from polyret.runner.cells import BM25_REFERENCE, CellPlan, plan_cells, shard_cells
 from polyret.runner.prereg import load_preregistration
 from polyret.runner.provenance import code_commit, versions
 from polyret.runner.reuse import reuse_cell
+from polyret.types import Run
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +134,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
             bar.update(1)
         bar.close()
         if options.report:
-            from polyret.report import write_report
+            from polyret.report.write import write_report
 
             _, summary.report_html = write_report(layout.root)
         summary.seconds = time.perf_counter() - t_start
@@ -156,8 +160,11 @@ def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, opt
     eval_s = dict(record.timings.get("eval_s", {}))
     for suite in todo:
         t1 = time.perf_counter()
-        result = evaluate_suite(model, suite, spec.precision, options.data_dir, cell)
-        write_result(layout.result_file(cell.cell_id, suite.slug), result)
+        result, run = evaluate_suite(model, suite, spec.precision, options.data_dir, cell)
+        path = layout.result_file(cell.cell_id, suite.slug)
+        if run is not None:  # the run first: the result names it
+            keep_run(run, result, path)
+        write_result(path, result)
         eval_s[suite.slug] = round(time.perf_counter() - t1, 2)
         record.timings["eval_s"] = eval_s
         layout.write_cell(record)
@@ -190,7 +197,7 @@ def _has_result(layout: ExperimentLayout, cell_id: str, suite: Suite, precision:
     if not path.is_file():
         return False
     try:
-        stored = read_result(path).get("experiment", {}).get("suite_key")
+        stored = read_result(path).experiment.get("suite_key")
     except UserError:
         log.warning("%s: damaged, evaluating again", path)
         return False
@@ -198,11 +205,12 @@ def _has_result(layout: ExperimentLayout, cell_id: str, suite: Suite, precision:
 
 
 def _cell_model(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, record: CellRecord,
-                options: RunOptions, needed: bool):
-    """Train a trained cell (resumable) and load its model; the reference model otherwise."""
-    if cell.arm == BM25_REFERENCE:
-        return "bm25"
+                options: RunOptions, needed: bool) -> Retriever | None:
+    """Train a trained cell (resumable) and load its model; the reference retriever otherwise."""
     from polyret.evaluation.evaluator import load_retriever
+
+    if cell.arm == BM25_REFERENCE:
+        return BM25
 
     if cell.kind == "reference":
         return load_retriever(spec.base_model) if needed else None
@@ -235,21 +243,22 @@ def train_cell(layout: ExperimentLayout, cell: CellPlan, record: CellRecord, opt
     layout.write_cell(record)
 
 
-def evaluate_suite(model, suite: Suite, precision: str, data_dir: str | None,
-                   cell: CellPlan) -> dict[str, Any]:
-    """One suite, the same settings for every model; the result records them and the cell."""
-    from polyret.evaluation.evaluator import EvalConfig, evaluate
+def evaluate_suite(model: Retriever, suite: Suite, precision: str, data_dir: str | None,
+                   cell: CellPlan) -> tuple[EvalResult, Run | None]:
+    """One suite, the same settings for every model; the result records them and the cell. Also the
+    run that was scored (run-based tasks), to keep beside the result."""
+    from polyret.evaluation.evaluator import EvalConfig, evaluate_keeping_run
 
     config = EvalConfig(task=suite.task, data_dir=data_dir, batch_size=suite.batch_size,
                         max_queries=suite.max_queries, seed=0, candidate_text=suite.candidate_text,
                         languages=suite.languages, max_query_length=suite.max_query_length,
                         max_passage_length=suite.max_passage_length, precision=precision,
                         cache=cell.kind == "reference")
-    result = evaluate(model, config, model_name=cell.arm if cell.kind == "reference" else cell.cell_id)
-    out = result.to_dict()
-    out["experiment"] = {"cell_id": cell.cell_id, "arm": cell.arm, "seed": cell.seed,
+    name = cell.arm if cell.kind == "reference" else cell.cell_id
+    result, run = evaluate_keeping_run(model, config, model_name=name)
+    result.experiment = {"cell_id": cell.cell_id, "arm": cell.arm, "seed": cell.seed,
                          "suite": asdict(suite), "suite_key": suite_key(suite, precision)}
-    return out
+    return result, run
 
 
 def _has_weights(folder: Path) -> bool:
@@ -291,10 +300,10 @@ def update_manifest(layout: ExperimentLayout, spec: ExperimentSpec, options: Run
     for record in layout.cells():
         cells[record.cell_id] = {"arm": record.arm, "seed": record.seed, "status": record.status,
                                  "timings": record.timings, "machine": record.machine.get("cpu_model")}
-        for slug, result in layout.results(record.cell_id).items():
-            files = result.get("data", {}).get("files")
+        for result in layout.results(record.cell_id).values():
+            files = result.data.get("files")
             if files:
-                fingerprints[result.get("task", slug)] = files
+                fingerprints[result.task] = files
     code = code_commit() or {}
     found = versions()
     manifest = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from polyret.errors import UserError
+from polyret.evaluation.kept_runs import BYTES_PER_LINE
 from polyret.experiment.layout import ExperimentLayout
 from polyret.experiment.spec import ExperimentSpec, spec_from_dict
 from polyret.runner.cells import CellPlan, plan_cells
@@ -49,7 +50,8 @@ def format_plan(spec: ExperimentSpec, cells: list[CellPlan], layout: ExperimentL
     for s in spec.suites:
         w = work[s.task]
         lines.append(f"  {s.task:<16} q<={s.max_query_length:<4} p<={s.max_passage_length:<4} "
-                     f"{w.texts:>7,} texts {w.tokens:>10,} tokens")
+                     f"{w.texts:>7,} texts {w.tokens:>10,} tokens" + _run_size(w.run_lines))
+    lines.append(f"kept runs (gzip TREC, all cells): about {_kept_runs_mb(spec, cells, work):.1f} MB")
     if measure:
         first = next((c for c in cells if c.kind == "trained"), None)
         tp = measure_throughput(spec, first, data_dir)
@@ -61,6 +63,16 @@ def format_plan(spec: ExperimentSpec, cells: list[CellPlan], layout: ExperimentL
     else:
         lines += [f"  {c.cell_id:<34} {'done' if c.cell_id in done else 'to do'}" for c in cells]
     return "\n".join(lines)
+
+
+def _run_size(lines: int) -> str:
+    return f"  kept run {lines * BYTES_PER_LINE / 1e3:,.0f} kB" if lines else ""
+
+
+def _kept_runs_mb(spec: ExperimentSpec, cells: list[CellPlan], work: dict) -> float:
+    """The kept runs of every cell's evaluations (:mod:`polyret.evaluation.kept_runs`), in MB."""
+    lines = sum(work[s.task].run_lines for c in cells for s in c.suites(spec))
+    return lines * BYTES_PER_LINE / 1e6
 
 
 def _estimate_table(estimates: list[CellEstimate], done: dict[str, dict]) -> list[str]:

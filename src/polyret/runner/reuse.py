@@ -13,6 +13,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from polyret.atomic import write_bytes
 from polyret.errors import UserError
 from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec
@@ -47,12 +48,12 @@ def find_source(cell: CellPlan, sources: list[Path]) -> tuple[ExperimentLayout, 
     return None
 
 
-def check_scores(result: dict, path: Path) -> None:
+def check_scores(per_query: dict, path: Path) -> None:
     """A null / NaN / inf per-query score is an error naming the file and the query (never copied,
     never dropped: the statistics would silently lose the query)."""
     import math
 
-    for setting, cols in (result.get("per_query") or {}).items():
+    for setting, cols in (per_query or {}).items():
         for metric, values in (cols or {}).items():
             for query, value in (values or {}).items():
                 if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -79,10 +80,13 @@ def reuse_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, s
         if not path.is_file():
             continue
         result = read_result(path)
-        check_scores(result, path)
-        if result.get("experiment", {}).get("suite_key") != suite_key(suite, spec.precision):
+        check_scores(result.per_query, path)
+        if result.experiment.get("suite_key") != suite_key(suite, spec.precision):
             continue
-        result["experiment"].update(cell_id=cell.cell_id, arm=cell.arm, reused_from=src.cell_id)
+        result.experiment.update(cell_id=cell.cell_id, arm=cell.arm, reused_from=src.cell_id)
+        kept = src_layout.kept_run_file(src.cell_id, suite.slug)
+        if kept.is_file():  # the run first: the result names it
+            write_bytes(layout.kept_run_file(cell.cell_id, suite.slug), kept.read_bytes())
         write_result(layout.result_file(cell.cell_id, suite.slug), result)
         copied.append(suite.slug)
     record = CellRecord(cell.cell_id, cell.arm, cell.kind, cell.seed, cell.strategy, cell.alpha,
