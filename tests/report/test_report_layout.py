@@ -8,11 +8,11 @@ import re
 import yaml
 from report_builders import build_experiment
 
-from polyret.report.write import write_report
 from polyret.report.formatting import drop_constant_columns, is_numeric, split_columns, tidy_number
 from polyret.report.page import markdown_html, read_answer
 from polyret.report.render import raw_vs_corrected
 from polyret.report.tables import Table
+from polyret.report.write import write_report
 from polyret.stats.difference import Difference as DiffRow
 
 NOTES = "**Zero-shot ArguAna vs MTEB.** Run `polyret evaluate --task beir/arguana`.\n\n# A heading\n"
