@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from polyret.experiment.layout import ExperimentLayout, read_result, write_resul
 from polyret.experiment.spec import load_spec
 from polyret.retrieval.trec import read_run
 from polyret.runner.execute import RunOptions, run_experiment
+from polyret.runner.prereg import write_preregistration
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -44,6 +46,8 @@ def test_birco_suite_through_the_runner_and_report(tmp_path):
     config = tmp_path / "birco.yaml"
     config.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     out = tmp_path / "out"
+    write_preregistration(load_spec(config), data_dir=str(DATA))  # BIRCO's query ids, before scoring
+    assert len(json.loads((tmp_path / "prereg.json").read_text())["tasks"]["birco/wtb"]["query_ids"]) == 6
     summary = run_experiment(load_spec(config), out, RunOptions(data_dir=str(DATA), progress=False))
     assert len(summary.cells_done) == 2
     layout = ExperimentLayout(out)

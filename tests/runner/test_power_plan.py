@@ -81,7 +81,7 @@ def test_preregister_records_margin_pooling_and_each_cells_mdd(monkeypatch, tmp_
     from polyret.runner.prereg import build_preregistration
 
     pilot_tasks = json.loads((PILOT / "preregistration.json").read_text(encoding="utf-8"))["tasks"]
-    monkeypatch.setattr(subset_listing, "preregister", lambda tasks, subsets, data_dir=None: pilot_tasks)
+    monkeypatch.setattr(subset_listing, "preregister", lambda tasks, subsets, **_: pilot_tasks)
     spec = _spec(equivalence_margin=0.01, file=str(tmp_path / "p.json"))
     out = build_preregistration(spec, variance_from=PILOT)
     assert out["equivalence_margin"] == 0.01 and out["pooled"] is False

@@ -43,7 +43,7 @@ def test_research_config_is_the_registered_design():
     assert spec.arm("hybrid").alpha == 0.5 and spec.arm("cross").alpha is None
     assert spec.seeds == [1, 2, 3]
     assert spec.training["train"]["max_steps"] * spec.training["sampling"]["batch_size"] >= 8911  # one epoch
-    assert spec.beir_tasks == ["beir/nfcorpus", "beir/scifact", "beir/arguana"]
+    assert spec.tested_tasks == ["beir/nfcorpus", "beir/scifact", "beir/arguana"]
     assert {s.task for s in spec.suites} >= {"xquad-r", "mlqa-r"}
     beir = [s for s in spec.suites if s.task.startswith("beir/")]
     assert {(s.max_query_length, s.max_passage_length) for s in beir} == {(512, 512)}

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from polyret.errors import ConfigError, UserError
 from polyret.evaluation.config import EvalConfig
-from polyret.evaluation.ir_tasks import IrTaskData, RunTask
+from polyret.evaluation.ir_tasks import IrTaskData, RunTask, subsample
 from polyret.evaluation.metrics import evaluated_queries
 from polyret.evaluation.registry import find_task
 from polyret.evaluation.subsets import (
@@ -112,8 +113,11 @@ def preregister(
     data_dir: str | None = None,
     split: str = "test",
     corpus: dict[str, str] | None = None,
+    max_queries: dict[str, int | None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``{task: {queries, subsets: {name: {kind, rule, size, share, query_ids}}, bm25, data}}``.
+    """``{task: {queries, subsets: {name: {kind, rule, size, share, query_ids}}, bm25, data}}``; a task
+    whose family has no complex-query subsets (BIRCO) records its evaluated ``query_ids`` instead (the
+    suite's subsample where ``max_queries`` names one).
 
     ``subsets`` defaults to the per-dataset family (:data:`QUERY_SUBSETS`); ``corpus`` maps a BRIGHT
     task to its documents folder. A subset that cannot run says why (``skipped``); one whose share
@@ -126,7 +130,17 @@ def preregister(
     out: dict[str, dict[str, Any]] = {}
     for task in sorted(dict.fromkeys(tasks)):
         config = EvalConfig(task=task, data_dir=data_dir, split=split, corpus=(corpus or {}).get(task))
+        family, spec = find_task(task)
+        if not (isinstance(family, RunTask) and family.complex_subsets):  # e.g. BIRCO: the whole set
+            # the queries the runner will score: its suites subsample with seed 0
+            data = family.load_evaluated(spec, replace(config, max_queries=(max_queries or {}).get(task),
+                                                       seed=0))
+            out[task] = {"queries": len(data.queries), "split": split, "subsets": {},
+                         "query_ids": sorted(data.queries), "data": _fingerprints(data.files)}
+            continue
         ctx, chosen, data = task_subsets(task, data_dir, split, config.corpus, True, names)
+        cap = (max_queries or {}).get(task)
+        scored = set(subsample(data.qrels, cap, 0))  # a subsampled suite scores these (seed 0)
         entries = {}
         for name, sub in chosen.items():
             entry = {k: v for k, v in sub.items() if k != "queries"}
@@ -134,7 +148,9 @@ def preregister(
             if "share" in entry:
                 entry["share"] = round(entry["share"], 4)
             if "queries" in sub:
-                entry["query_ids"] = sorted(sub["queries"])
+                entry["query_ids"] = sorted(set(sub["queries"]) & scored)
+                if cap is not None:  # selected on every query, tested on the suite's subsample
+                    entry["size"], entry["max_queries"] = len(entry["query_ids"]), cap
             entries[name] = entry
         out[task] = {
             "queries": len(ctx.queries),

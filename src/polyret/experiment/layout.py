@@ -53,6 +53,7 @@ class CellRecord:
     machine: dict[str, Any] = field(default_factory=dict)
     code: dict[str, Any] = field(default_factory=dict)  # polyret commit (and local changes) that ran it
     reused_from: dict[str, Any] | None = None  # {experiment, cell_id, results} when copied (--reuse-from)
+    weights: str | None = None  # fingerprint of the weights every result of the cell came from
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

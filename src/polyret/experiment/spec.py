@@ -154,8 +154,9 @@ class ExperimentSpec:
         return [a.name for a in self.arms]
 
     @property
-    def beir_tasks(self) -> list[str]:
-        return [s.task for s in self.suites if s.task.startswith("beir/")]
+    def tested_tasks(self) -> list[str]:
+        """The run-based suites' tasks (BEIR, BIRCO, ...): those the pre-registered tests compare."""
+        return [s.task for s in self.suites if not s.is_lareqa]
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, as written to ``experiment.yaml`` (loads back to an equal spec)."""

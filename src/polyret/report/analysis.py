@@ -110,7 +110,7 @@ def difference_rows(data: ExperimentData, comparisons: Sequence[Comparison], met
         bm25 = "bm25" in (comp.a, comp.b)
         for metric in metrics:
             strata_by_subset: dict[str, list] = {}
-            for task in data.spec.beir_tasks:
+            for task in data.spec.tested_tasks:
                 slug = task.replace("/", "-")
                 runs_a = arm_scores(data, comp.a, slug, metric)
                 runs_b = arm_scores(data, comp.b, slug, metric)
@@ -127,7 +127,7 @@ def difference_rows(data: ExperimentData, comparisons: Sequence[Comparison], met
                     rows.append(compare_arms([stratum], label, margin=pre.equivalence_margin,
                                              bootstrap=pre.bootstrap, seed=seed))
             if pre.pooled:
-                k = len(data.spec.beir_tasks)
+                k = len(data.spec.tested_tasks)
                 for subset, strata in strata_by_subset.items():
                     label = (comp.label, f"pooled ({len(strata)} of {k} tasks)", subset, metric)
                     if len({(len(a), len(b)) for a, b, _ in strata}) > 1:  # a seed missing on a task

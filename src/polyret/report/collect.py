@@ -118,8 +118,10 @@ class ExperimentData:
         return out
 
     def subsets(self, task: str) -> dict[str, list[str] | None]:
-        """``"all"`` (None = every query) and each pre-registered subset's query ids."""
-        out: dict[str, list[str] | None] = {"all": None}
+        """``"all"`` (the pre-registered query ids where the pre-registration lists them, as for BIRCO;
+        else None = every query) and each pre-registered subset's query ids."""
+        listed = self.prereg.get("tasks", {}).get(task, {}).get("query_ids")
+        out: dict[str, list[str] | None] = {"all": [str(q) for q in listed] if listed else None}
         for name in self.spec.preregistration.subsets:
             ids = subset_ids(self.prereg, task, name)
             if ids is not None:
@@ -200,7 +202,7 @@ def _list_missing(data: ExperimentData) -> None:
     if not data.prereg:
         data.missing.append("preregistration.json: missing (subset rows cannot be computed)")
     else:
-        for task in data.spec.beir_tasks:
+        for task in data.spec.tested_tasks:
             for name in data.spec.preregistration.subsets:
                 if subset_ids(data.prereg, task, name) is None:
                     data.missing.append(f"pre-registration: no subset {name!r} for {task}")

@@ -27,7 +27,7 @@ from polyret.atomic import clean_stale_temporaries, write_json, write_text
 from polyret.errors import UserError
 from polyret.evaluation.kept_runs import keep_run
 from polyret.evaluation.results import EvalResult
-from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
+from polyret.experiment.layout import RESULT_SUFFIX, CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict, stable_hash
 from polyret.retrieval.retriever import BM25, Retriever
 from polyret.runner.cells import BM25_REFERENCE, CellPlan, plan_cells, shard_cells
@@ -112,7 +112,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
     layout = prepare_folder(spec, Path(out))
     handler = _attach_log(layout)
     try:
-        prereg = load_preregistration(spec) if spec.beir_tasks else {"tasks": {}, "fixed_by": None}
+        prereg = load_preregistration(spec) if spec.tested_tasks else {"tasks": {}, "fixed_by": None}
         write_json(layout.preregistration_file, prereg)
         cells = plan_cells(spec)
         mine = shard_cells(cells, options.shard)
@@ -157,10 +157,14 @@ def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, opt
     record.code = code_commit() or {}
     t0 = time.perf_counter()
     model = _cell_model(layout, spec, cell, record, options, needed=bool(todo))
+    if todo:
+        record.weights = _same_weights(layout, spec, cell, record)
+        layout.write_cell(record)
     eval_s = dict(record.timings.get("eval_s", {}))
     for suite in todo:
         t1 = time.perf_counter()
         result, run = evaluate_suite(model, suite, spec.precision, options.data_dir, cell)
+        result.experiment["weights"] = record.weights
         path = layout.result_file(cell.cell_id, suite.slug)
         if run is not None:  # the run first: the result names it
             keep_run(run, result, path)
@@ -224,6 +228,31 @@ def _cell_model(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, 
     if record.status == "pending":
         train_cell(layout, cell, record, options)
     return load_retriever(str(train_dir)) if needed else None
+
+
+def _same_weights(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan,
+                  record: CellRecord) -> str | None:
+    """The fingerprint of the weights about to be evaluated (None for BM25), refused when the cell's
+    record or one of its results on disk came from other weights."""
+    from polyret.runner.identity import check_same_weights, weights_fingerprint
+
+    if cell.arm == BM25_REFERENCE:
+        return None
+    if cell.kind == "reference":
+        from polyret.modeling.registry import resolve_model_path
+
+        found = weights_fingerprint(resolve_model_path(spec.base_model))
+    else:
+        found = weights_fingerprint(layout.train_dir(cell.cell_id))
+    where = str(layout.cell_dir(cell.cell_id))
+    check_same_weights(where, record.weights, found)
+    for path in sorted((layout.cell_dir(cell.cell_id) / "results").glob(f"*{RESULT_SUFFIX}")):
+        try:
+            stored = read_result(path).experiment.get("weights")
+        except UserError:  # damaged: evaluated again
+            continue
+        check_same_weights(str(path), stored, found)
+    return found
 
 
 def train_cell(layout: ExperimentLayout, cell: CellPlan, record: CellRecord, options: RunOptions) -> None:

@@ -55,7 +55,7 @@ def pilot_components(root: Path, comparison: Comparison, metric: str) -> dict[tu
             raise UserError(f"--variance-from {root}: has neither arms {comparison.a}, {comparison.b} nor a "
                             "primary comparison")
     out = {}
-    for task in data.spec.beir_tasks:
+    for task in data.spec.tested_tasks:
         slug = task.replace("/", "-")
         runs_a, runs_b = arm_scores(data, comp.a, slug, metric), arm_scores(data, comp.b, slug, metric)
         if len(runs_a) < 2 or len(runs_b) < 2:
@@ -104,13 +104,13 @@ def power_rows(spec: ExperimentSpec, root: Path, prereg: dict[str, Any]) -> list
     seeds, alpha = len(spec.seeds), pre.significance_level
     sets = ["all", *pre.subsets]
     cells = []  # (task, subset, n, components, source)
-    for task in spec.beir_tasks:
+    for task in spec.tested_tasks:
         sizes = _sizes(task, prereg, pilot_prereg)
         for subset in sets:
             if subset in sizes:
                 comps, source = _component(pilot, task, subset, root)
                 cells.append((task, subset, sizes[subset], comps, source))
-    missing = [t for t in spec.beir_tasks if not _sizes(t, prereg, pilot_prereg)]
+    missing = [t for t in spec.tested_tasks if not _sizes(t, prereg, pilot_prereg)]
     if missing:
         raise UserError(f"{', '.join(missing)}: query counts unknown (run 'polyret experiment preregister' "
                         "first, or use a --variance-from folder that evaluated these tasks)")

@@ -46,8 +46,9 @@ def build_preregistration(spec: ExperimentSpec, data_dir: str | None = None,
     from polyret.evaluation.subset_listing import preregister
 
     pre = spec.preregistration
-    tasks = spec.beir_tasks
-    selected = preregister(tasks, list(pre.subsets), data_dir=data_dir) if tasks else {}
+    tasks = spec.tested_tasks
+    sizes = {s.task: s.max_queries for s in spec.suites}
+    selected = preregister(tasks, list(pre.subsets), data_dir=data_dir, max_queries=sizes) if tasks else {}
     comparisons = [{"a": c.a, "b": c.b, "primary": c.primary} for c in pre.comparisons]
     out = {
         "prereg_version": PREREG_VERSION,
@@ -109,12 +110,12 @@ def load_preregistration(spec: ExperimentSpec) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: damaged pre-registration ({exc})") from None
-    missing = [t for t in spec.beir_tasks if t not in data.get("tasks", {})]
+    missing = [t for t in spec.tested_tasks if t not in data.get("tasks", {})]
     if missing:
         raise UserError(f"{path}: no subsets for {', '.join(missing)}; the config's BEIR suites changed "
                         "after pre-registration")
     for task, entry in data.get("tasks", {}).items():
         absent = [s for s in spec.preregistration.subsets if s not in entry.get("subsets", {})]
-        if task in spec.beir_tasks and absent:
+        if task in spec.tested_tasks and absent:
             raise UserError(f"{path}: {task} lacks pre-registered subset(s) {', '.join(absent)}")
     return {**data, "file": str(path), **{"fixed_by": commit_fixing(path)}}

@@ -3,7 +3,8 @@
 A trained cell's id ends with the hash of its resolved training config, so a cell of another
 experiment with the same hash trained the same model (same data, seed, strategy, alpha, budget):
 the alpha sweep's ``alpha-0.50-s1`` is the research grid's ``hybrid-s1``. Its training record and
-every result evaluated with the same suite settings (same suite key) are copied instead of being
+every result evaluated with the same suite settings (same suite key) and from the same weights (the
+fingerprint in the source's ``cell.json``, :mod:`polyret.runner.identity`) are copied instead of being
 computed again; the copy records where it came from. Reference cells match by their whole id.
 """
 
@@ -83,6 +84,10 @@ def reuse_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, s
         check_scores(result.per_query, path)
         if result.experiment.get("suite_key") != suite_key(suite, spec.precision):
             continue
+        if result.experiment.get("weights") != src.weights:  # another model's result: never copied
+            log.warning("%s: came from weights %s, not the cell's %s; not copied", path,
+                        result.experiment.get("weights"), src.weights)
+            continue
         result.experiment.update(cell_id=cell.cell_id, arm=cell.arm, reused_from=src.cell_id)
         kept = src_layout.kept_run_file(src.cell_id, suite.slug)
         if kept.is_file():  # the run first: the result names it
@@ -94,7 +99,7 @@ def reuse_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, s
                         ("trained" if cell.kind == "trained" else "pending"),
                         config=cell.config, train_summary=src.train_summary,
                         timings={k: v for k, v in src.timings.items() if k in ("train_s", "eval_s")},
-                        machine=src.machine, code=src.code,
+                        machine=src.machine, code=src.code, weights=src.weights,
                         reused_from={"experiment": str(src_layout.root), "cell_id": src.cell_id,
                                      "results": copied})
     layout.write_cell(record)
