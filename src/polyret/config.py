@@ -139,8 +139,9 @@ class SamplingConfig:
         _choice("sampling.cross_pairs", self.cross_pairs, CROSS_PAIR_MODES)
         _choice("sampling.cross_batch_weights", self.cross_batch_weights, MONO_LANGUAGE_WEIGHTS)
         _choice("sampling.dataset_mixing", self.dataset_mixing, DATASET_MIXING)
-        if self.batch_size < 1:
-            raise ConfigError(f"sampling.batch_size must be >= 1, not {self.batch_size}")
+        if self.batch_size < 2:  # the loss is in-batch contrastive: one pair has no negative to learn from
+            raise ConfigError(f"sampling.batch_size must be >= 2 (in-batch contrastive loss: each query "
+                              f"needs the other pairs' passages as negatives), not {self.batch_size}")
         for name, value in [("alpha", self.alpha), ("alpha_end", self.alpha_end)] + [
                 ("alpha_values", v) for v in self.alpha_values]:
             if not 0.0 <= value <= 1.0:  # False for NaN too
@@ -309,7 +310,8 @@ def parse_overrides(overrides: list[str]) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"--set {key!r}: unknown key; {hint}valid keys: {', '.join(sorted(keys))}")
         section, name = key.split(".", 1)
         try:
-            nested.setdefault(section, {})[name] = yaml.safe_load(text) if text.strip() else None
+            nested.setdefault(section, {})[name] = (yaml.load(text, Loader=unique_key_loader())  # noqa: S506
+                                                    if text.strip() else None)
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {key}: invalid value {text!r}: {exc}") from None
     return nested
@@ -333,11 +335,47 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return ExperimentConfig.from_dict(raw, source=source)
 
 
-def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; every failure is one ConfigError naming the file and, where there is
-    one, the line (a leading BOM is dropped)."""
+def unique_key_loader():
+    """A ``yaml.SafeLoader`` subclass that refuses a mapping key given twice (PyYAML keeps the last)."""
     import yaml
 
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                    seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first on line {first})", key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
+def load_yaml_text(text: str, source: str) -> Any:
+    """Parse YAML ``text`` (safe tags only, duplicate keys refused); one ConfigError naming
+    ``source`` and the line on failure."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=unique_key_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; every failure is one ConfigError naming the file and, where there is
+    one, the line (a leading BOM is dropped; a key given twice in one mapping is an error)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -351,13 +389,7 @@ def read_yaml(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[exc.start]:02x})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    return load_yaml_text(text, str(path))
 
 
 def read_raw_config(path: str | Path) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ TRAINING_SECTIONS = ("model", "data", "sampling", "train")
 ARM_SHORTHANDS = {"strategy": "sampling.strategy", "alpha": "sampling.alpha"}
 # Keys the runner sets itself for every cell: a config may not override them.
 RUNNER_KEYS = ("train.output_dir", "model.name", "train.seed", "sampling.seed")
+# Experiment and arm names become folder names: letters, digits, '-' and '_'; a '.' only between two of
+# them (the shipped alpha sweep's arms are ``alpha-0.25``): never '/', '\\', a leading '.', '..' or spaces.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,30 @@ def _flatten(where: str, section: str, values: Any) -> dict[str, Any]:
     return {f"{section}.{k}": v for k, v in values.items()}
 
 
+def check_name(where: str, name: Any, what: str) -> str:
+    """``name`` when it is a string of letters, digits, '-' and '_' (it becomes part of a path)."""
+    if not isinstance(name, str):
+        hint = f" (write it quoted, \"{name}\", if that is the name you mean)" if isinstance(
+            name, int | float | bool) else ""
+        raise ConfigError(f"{where}: {what} {name!r} is a {type(name).__name__}, not a string{hint}")
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(f"{where}: {what} {name!r} may hold only letters, digits, '-', '_' "
+                          "and a '.' between them (it becomes a folder name)")
+    return name
+
+
+def _arm_names(src: str, arms_raw: dict) -> list[str]:
+    """The arm names, checked: strings matching :data:`NAME_PATTERN`, unique even ignoring case."""
+    names = [check_name(f"{src}: arms", name, "arm name") for name in arms_raw]
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise ConfigError(f"{src}: arms: {other!r} and {name!r} differ only in case (their folders "
+                              "would collide on a case-insensitive file system)")
+    return names
+
+
 def _parse_arm(src: str, name: str, raw: Any) -> Arm:
     where = f"{src}: arms.{name}"
     raw = _expect(where, raw if raw is not None else {}, dict,
@@ -301,7 +329,8 @@ def spec_from_dict(raw: Any, source: str = "<dict>") -> ExperimentSpec:
         if key in RUNNER_KEYS:
             raise ConfigError(f"{source}: training.{key} is set by the runner for every cell")
     arms_raw = _expect(f"{source}: arms", raw["arms"], dict, "a mapping name -> settings")
-    arms = [_parse_arm(source, str(name), value) for name, value in arms_raw.items()]
+    arms = [_parse_arm(source, name, value) for name, value in zip(_arm_names(source, arms_raw),
+                                                                   arms_raw.values(), strict=True)]
     if not arms:
         raise ConfigError(f"{source}: arms: at least one arm is required")
     refs = [str(r) for r in _expect(f"{source}: references", raw.get("references", list(REFERENCES)), list,
@@ -323,8 +352,9 @@ def spec_from_dict(raw: Any, source: str = "<dict>") -> ExperimentSpec:
         raise ConfigError(f"{source}: evaluation.suites: at least one task is required")
     if len({s.task for s in suites}) != len(suites):
         raise ConfigError(f"{source}: evaluation.suites: a task is listed twice")
+    name = check_name(f"{source}: name", raw["name"], "experiment name")
     spec = ExperimentSpec(
-        name=str(raw["name"]), base_model=str(raw["base_model"]), seeds=list(seeds), arms=arms,
+        name=name, base_model=str(raw["base_model"]), seeds=list(seeds), arms=arms,
         suites=suites, preregistration=_parse_prereg(source, raw["preregistration"], [a.name for a in arms]
                                                      + refs),
         training={s: dict(v) for s, v in training.items()}, references=refs, precision=precision,
@@ -362,16 +392,21 @@ def _resolve_extends(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
     parent's, except ``training``, whose sections are merged key by key."""
     if not isinstance(raw, dict) or "extends" not in raw:
         return raw
-    parent_path = (path.parent / str(raw["extends"])).resolve()
+    if not isinstance(raw["extends"], str) or not raw["extends"].strip():
+        raise ConfigError(f"{path}: extends: expected the path of a parent config, got {raw['extends']!r}")
+    parent_path = (path.parent / raw["extends"]).resolve()
     if parent_path in seen:
         raise ConfigError(f"{path}: extends: a cycle through {parent_path}")
     parent = _resolve_extends(parent_path, read_yaml(parent_path), (*seen, parent_path))
     if not isinstance(parent, dict):
         raise ConfigError(f"{parent_path}: an experiment config must be a mapping")
     merged = {**parent, **{k: v for k, v in raw.items() if k != "extends"}}
-    training = {s: dict(v or {}) for s, v in (parent.get("training") or {}).items()}
-    for section, values in (raw.get("training") or {}).items():
-        training.setdefault(section, {}).update(values or {})
+    training: dict[str, dict] = {}
+    for where, layer in ((parent_path, parent), (path, raw)):
+        sections = _expect(f"{where}: training", layer.get("training") or {}, dict, "a mapping of sections")
+        for section, values in sections.items():
+            values = _expect(f"{where}: training.{section}", values or {}, dict, "a mapping of keys")
+            training.setdefault(section, {}).update(values)
     merged["training"] = training
     return merged
 

@@ -1,0 +1,211 @@
+"""Schemas (pydantic) of the JSON files polyret reads besides datasets and results.
+
+:func:`read_json_file` reads a file and validates it against one of the models below; any damage
+(unreadable, not JSON, wrong shape, wrong type) is one :class:`~polyret.errors.UserError` line naming
+the file and the first offending key. Callers that can recompute a file (a cell's record) catch it.
+
+Models allow extra keys (files gain fields over versions) but type every field polyret uses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from polyret.errors import UserError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# ------------------------------------------------------------------ model folders
+class HFConfig(_Open):
+    """A Hugging Face ``config.json`` (the rest is checked by ``AutoConfig``)."""
+
+    model_type: StrictStr
+
+
+class STModule(_Open):
+    idx: StrictInt | None = None
+    name: StrictStr | None = None
+    path: StrictStr
+    type: StrictStr
+
+
+class STModules(RootModel[list[STModule]]):
+    """``modules.json``: the sentence-transformers pipeline."""
+
+
+class PoolingConfig(_Open):
+    word_embedding_dimension: StrictInt | None = None
+    pooling_mode: StrictStr | None = None
+    pooling_mode_cls_token: StrictBool = False
+    pooling_mode_mean_tokens: StrictBool = False
+    pooling_mode_max_tokens: StrictBool = False
+    pooling_mode_mean_sqrt_len_tokens: StrictBool = False
+
+
+class SentenceBertConfig(_Open):
+    max_seq_length: StrictInt | None = Field(default=None, gt=1)
+    do_lower_case: StrictBool = False
+
+
+class STConfig(_Open):
+    """``config_sentence_transformers.json`` (only the prompts are read)."""
+
+    prompts: dict[StrictStr, StrictStr] | None = None
+
+
+class TokenizerConfig(_Open):
+    model_max_length: int | float | None = None
+
+
+class PolyretModelConfig(_Open):
+    """``polyret.json``: the full EncoderConfig."""
+
+    class Encoder(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        pooling: Literal["mean", "cls"] = "mean"
+        normalize: StrictBool = True
+        query_prefix: StrictStr = ""
+        passage_prefix: StrictStr = ""
+        max_query_length: StrictInt = Field(default=64, ge=2)
+        max_passage_length: StrictInt = Field(default=256, ge=2)
+
+    encoder_config: Encoder
+    format_version: StrictInt = 1
+
+
+class TokenizerJson(_Open):
+    """``tokenizer.json`` of a fast tokenizer: a model with a vocabulary at least."""
+
+    class Model(_Open):
+        type: StrictStr | None = None
+        vocab: Any
+
+    model: Model
+
+
+# ------------------------------------------------------------------ training runs
+class TrainSummary(_Open):
+    """``train_summary.json``, written last by a finished training run."""
+
+    status: StrictStr
+    steps: StrictInt = Field(ge=0)
+    best_step: StrictInt = -1
+    best_val_loss: float | None = None
+
+
+class CheckpointMeta(_Open):
+    """``checkpoints/step-*/meta.json``."""
+
+    step: StrictInt = Field(ge=0)
+    format: StrictInt
+    components: list[StrictStr]
+
+
+# ------------------------------------------------------------------ experiment folders
+class CellFile(_Open):
+    """``cells/<id>/cell.json`` (:class:`polyret.experiment.layout.CellRecord`)."""
+
+    cell_id: StrictStr
+    arm: StrictStr
+    kind: Literal["trained", "reference"]
+    seed: StrictInt | None = None
+    strategy: StrictStr | None = None
+    alpha: float | None = None
+    status: Literal["pending", "trained", "done"] = "pending"
+    config: dict[StrictStr, Any] = Field(default_factory=dict)
+    train_summary: dict[StrictStr, Any] | None = None
+    timings: dict[StrictStr, Any] = Field(default_factory=dict)
+    machine: dict[StrictStr, Any] = Field(default_factory=dict)
+    code: dict[StrictStr, Any] = Field(default_factory=dict)
+    reused_from: dict[StrictStr, Any] | None = None
+
+
+class ManifestCell(_Open):
+    arm: StrictStr | None = None
+    seed: StrictInt | None = None
+    status: StrictStr | None = None
+    timings: dict[StrictStr, Any] = Field(default_factory=dict)
+
+
+class Manifest(_Open):
+    """``manifest.json`` of an experiment folder."""
+
+    experiment: StrictStr
+    created: StrictStr | None = None
+    data_fingerprints: dict[StrictStr, Any] = Field(default_factory=dict)
+    cells: dict[StrictStr, ManifestCell] = Field(default_factory=dict)
+
+
+class PreregTask(_Open):
+    class Subset(_Open):
+        query_ids: list[StrictStr]
+
+    subsets: dict[StrictStr, Subset]
+
+
+class Preregistration(_Open):
+    """A pre-registration file (``docs/preregistration/*.json``, ``OUT/preregistration.json``)."""
+
+    prereg_version: StrictInt
+    experiment: StrictStr
+    tasks: dict[StrictStr, PreregTask] = Field(default_factory=dict)
+    comparisons: list[dict[StrictStr, Any]] = Field(default_factory=list)
+    subsets: list[StrictStr] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------ reading
+def first_problem(error: ValidationError) -> str:
+    """``key.path: message`` of the first validation error (one line)."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    got = first.get("input")
+    shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+    return f"{where}: {first['msg']} (got {shown[:60]})"
+
+
+def validate(model: type[T], data: Any, source: str | Path, what: str) -> T:
+    """``data`` as ``model``, or one UserError line naming ``source`` and the first bad key."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{source}: not a valid {what}: {first_problem(exc)}") from None
+
+
+def load_json(path: str | Path, what: str) -> Any:
+    """A JSON file's content; missing, unreadable, not UTF-8 or not JSON: one UserError line."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8").removeprefix("\ufeff"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing ({what})") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: damaged {what}: not UTF-8 at byte {exc.start}") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        detail = (f"line {exc.lineno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError)
+                  else "nested too deep")
+        raise UserError(f"{path}: damaged {what}: not JSON ({detail})") from None
+
+
+def read_json_file(path: str | Path, model: type[T], what: str) -> T:
+    """Read and validate ``path`` (see :func:`load_json` and :func:`validate`)."""
+    return validate(model, load_json(path, what), path, what)
