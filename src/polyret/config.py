@@ -22,6 +22,7 @@ from typing import Any
 
 from polyret.atomic import write_text
 from polyret.errors import ConfigError
+from polyret.schemas import read_yaml, unique_key_loader
 
 STRATEGIES = ("mono", "cross", "hybrid", "en-en", "mixed")
 MONO_LANGUAGE_WEIGHTS = ("uniform", "proportional")
@@ -333,63 +334,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
                               f"not {raw[section]!r}")
         raw[section].update(values)
     return ExperimentConfig.from_dict(raw, source=source)
-
-
-def unique_key_loader():
-    """A ``yaml.SafeLoader`` subclass that refuses a mapping key given twice (PyYAML keeps the last)."""
-    import yaml
-
-    class UniqueKeyLoader(yaml.SafeLoader):
-        def construct_mapping(self, node, deep=False):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.get(key)
-                    seen.setdefault(key, key_node.start_mark.line + 1)
-                except TypeError:  # an unhashable key: the base class reports it
-                    continue
-                if first is not None:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} (first on line {first})", key_node.start_mark)
-            return super().construct_mapping(node, deep=deep)
-
-    return UniqueKeyLoader
-
-
-def load_yaml_text(text: str, source: str) -> Any:
-    """Parse YAML ``text`` (safe tags only, duplicate keys refused); one ConfigError naming
-    ``source`` and the line on failure."""
-    import yaml
-
-    try:
-        return yaml.load(text, Loader=unique_key_loader())  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-
-
-def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; every failure is one ConfigError naming the file and, where there is
-    one, the line (a leading BOM is dropped; a key given twice in one mapping is an error)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: cannot read the config file: no such file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[exc.start]:02x})") from None
-    return load_yaml_text(text, str(path))
 
 
 def read_raw_config(path: str | Path) -> dict[str, Any]:

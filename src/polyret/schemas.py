@@ -1,15 +1,18 @@
-"""Schemas (pydantic) of the JSON files polyret reads besides datasets and results.
+"""Schemas (pydantic) of the JSON files polyret reads besides datasets and results; YAML and names.
 
 :func:`read_json_file` reads a file and validates it against one of the models below; any damage
 (unreadable, not JSON, wrong shape, wrong type) is one :class:`~polyret.errors.UserError` line naming
 the file and the first offending key. Callers that can recompute a file (a cell's record) catch it.
 
 Models allow extra keys (files gain fields over versions) but type every field polyret uses.
+:func:`read_yaml` parses YAML with a SafeLoader that refuses duplicate keys; :func:`check_name` keeps
+anything that becomes part of a path to :data:`NAME_PATTERN`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -24,9 +27,12 @@ from pydantic import (
     ValidationError,
 )
 
-from polyret.errors import UserError
+from polyret.errors import ConfigError, UserError
 
 T = TypeVar("T", bound=BaseModel)
+# Experiment and arm names become folder names: letters, digits, '-' and '_'; a '.' only between two of
+# them (the shipped alpha sweep's arms are ``alpha-0.25``): never '/', '\\', a leading '.', '..' or spaces.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
 class _Open(BaseModel):
@@ -209,3 +215,85 @@ def load_json(path: str | Path, what: str) -> Any:
 def read_json_file(path: str | Path, model: type[T], what: str) -> T:
     """Read and validate ``path`` (see :func:`load_json` and :func:`validate`)."""
     return validate(model, load_json(path, what), path, what)
+
+
+# ------------------------------------------------------------------ names and YAML
+def check_name(where: str, name: Any, what: str) -> str:
+    """``name`` when it is a string of letters, digits, '-' and '_' (it becomes part of a path)."""
+    if not isinstance(name, str):
+        hint = f" (write it quoted, \"{name}\", if that is the name you mean)" if isinstance(
+            name, int | float | bool) else ""
+        raise ConfigError(f"{where}: {what} {name!r} is a {type(name).__name__}, not a string{hint}")
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(f"{where}: {what} {name!r} may hold only letters, digits, '-', '_' "
+                          "and a '.' between them (it becomes a folder name)")
+    return name
+
+
+def unique_names(where: str, raw: Any, what: str) -> list[str]:
+    """Names checked by :func:`check_name`, unique even ignoring case (case-insensitive file systems)."""
+    names = [check_name(where, name, what) for name in raw]
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise ConfigError(f"{where}: {other!r} and {name!r} differ only in case (their folders "
+                              "would collide on a case-insensitive file system)")
+    return names
+
+
+def unique_key_loader():
+    """A ``yaml.SafeLoader`` subclass that refuses a mapping key given twice (PyYAML keeps the last)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                    seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first on line {first})", key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
+def load_yaml_text(text: str, source: str) -> Any:
+    """Parse YAML ``text`` (safe tags only, duplicate keys refused); one ConfigError naming
+    ``source`` and the line on failure."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=unique_key_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; every failure is one ConfigError naming the file and, where there is
+    one, the line (a leading BOM is dropped; a key given twice in one mapping is an error)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: cannot read the config file: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[exc.start]:02x})") from None
+    return load_yaml_text(text, str(path))

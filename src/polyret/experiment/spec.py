@@ -38,13 +38,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from polyret.config import read_yaml
 from polyret.errors import ConfigError
+from polyret.schemas import check_name, unique_names
 
 REFERENCES = ("zero-shot", "bm25")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -53,9 +53,6 @@ TRAINING_SECTIONS = ("model", "data", "sampling", "train")
 ARM_SHORTHANDS = {"strategy": "sampling.strategy", "alpha": "sampling.alpha"}
 # Keys the runner sets itself for every cell: a config may not override them.
 RUNNER_KEYS = ("train.output_dir", "model.name", "train.seed", "sampling.seed")
-# Experiment and arm names become folder names: letters, digits, '-' and '_'; a '.' only between two of
-# them (the shipped alpha sweep's arms are ``alpha-0.25``): never '/', '\\', a leading '.', '..' or spaces.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -209,30 +206,6 @@ def _flatten(where: str, section: str, values: Any) -> dict[str, Any]:
     return {f"{section}.{k}": v for k, v in values.items()}
 
 
-def check_name(where: str, name: Any, what: str) -> str:
-    """``name`` when it is a string of letters, digits, '-' and '_' (it becomes part of a path)."""
-    if not isinstance(name, str):
-        hint = f" (write it quoted, \"{name}\", if that is the name you mean)" if isinstance(
-            name, int | float | bool) else ""
-        raise ConfigError(f"{where}: {what} {name!r} is a {type(name).__name__}, not a string{hint}")
-    if not NAME_PATTERN.match(name):
-        raise ConfigError(f"{where}: {what} {name!r} may hold only letters, digits, '-', '_' "
-                          "and a '.' between them (it becomes a folder name)")
-    return name
-
-
-def _arm_names(src: str, arms_raw: dict) -> list[str]:
-    """The arm names, checked: strings matching :data:`NAME_PATTERN`, unique even ignoring case."""
-    names = [check_name(f"{src}: arms", name, "arm name") for name in arms_raw]
-    seen: dict[str, str] = {}
-    for name in names:
-        other = seen.setdefault(name.casefold(), name)
-        if other != name:
-            raise ConfigError(f"{src}: arms: {other!r} and {name!r} differ only in case (their folders "
-                              "would collide on a case-insensitive file system)")
-    return names
-
-
 def _parse_arm(src: str, name: str, raw: Any) -> Arm:
     where = f"{src}: arms.{name}"
     raw = _expect(where, raw if raw is not None else {}, dict,
@@ -329,8 +302,8 @@ def spec_from_dict(raw: Any, source: str = "<dict>") -> ExperimentSpec:
         if key in RUNNER_KEYS:
             raise ConfigError(f"{source}: training.{key} is set by the runner for every cell")
     arms_raw = _expect(f"{source}: arms", raw["arms"], dict, "a mapping name -> settings")
-    arms = [_parse_arm(source, name, value) for name, value in zip(_arm_names(source, arms_raw),
-                                                                   arms_raw.values(), strict=True)]
+    names = unique_names(f"{source}: arms", arms_raw, "arm name")
+    arms = [_parse_arm(source, name, value) for name, value in zip(names, arms_raw.values(), strict=True)]
     if not arms:
         raise ConfigError(f"{source}: arms: at least one arm is required")
     refs = [str(r) for r in _expect(f"{source}: references", raw.get("references", list(REFERENCES)), list,
