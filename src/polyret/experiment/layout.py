@@ -112,8 +112,13 @@ class ExperimentLayout:
         return sorted(p.name for p in self.cells_dir.iterdir() if (p / "cell.json").is_file())
 
     def read_cell(self, cell_id: str) -> CellRecord:
+        """The cell's record, validated (:class:`polyret.schemas.CellFile`); damage is one UserError."""
+        from polyret.schemas import CellFile, validate
+
         path = self.cell_file(cell_id)
-        return CellRecord.from_dict(_read_json(path), str(path))
+        raw = _read_json(path)
+        validate(CellFile, raw, path, "cell record")
+        return CellRecord.from_dict(raw, str(path))
 
     def write_cell(self, record: CellRecord) -> Path:
         return write_json(self.cell_file(record.cell_id), json_safe(record.to_dict()))

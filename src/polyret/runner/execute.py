@@ -25,7 +25,7 @@ from typing import Any
 
 from polyret.atomic import clean_stale_temporaries, write_json, write_text
 from polyret.errors import UserError
-from polyret.experiment.layout import CellRecord, ExperimentLayout, read_result, write_result
+from polyret.experiment.layout import RESULT_SUFFIX, CellRecord, ExperimentLayout, read_result, write_result
 from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict, stable_hash
 from polyret.runner.cells import BM25_REFERENCE, CellPlan, plan_cells, shard_cells
 from polyret.runner.prereg import load_preregistration
@@ -46,6 +46,7 @@ class RunOptions:
     progress: bool = True
     stop_after: int | None = None  # cells to finish in this call (None: all of the shard)
     reuse_from: tuple[Path, ...] = ()  # other experiment folders whose identical cells are copied
+    allow_spec_change: bool = False  # a changed config: move the old cells apart instead of refusing
 
 
 @dataclass
@@ -63,22 +64,34 @@ def suite_key(suite: Suite, precision: str) -> str:
     return stable_hash({"suite": asdict(suite), "precision": precision}, 12)
 
 
-def prepare_folder(spec: ExperimentSpec, out: Path) -> ExperimentLayout:
-    """Create ``out`` for ``spec``, or check that an existing one holds the same experiment."""
+def prepare_folder(spec: ExperimentSpec, out: Path, allow_spec_change: bool = False) -> ExperimentLayout:
+    """Create ``out`` for ``spec``, or check that an existing one holds the same experiment and config
+    (a changed config: refused, or with ``allow_spec_change`` the old cells are moved apart).
+    Call it while holding the folder's :class:`~polyret.runner.folder.FolderLock`."""
     import yaml
+
+    from polyret.config import load_yaml_text
+    from polyret.runner.folder import refuse_change, spec_differences, supersede
 
     layout = ExperimentLayout(out)
     resolved = spec.to_dict()
     if layout.spec_file.is_file():
         try:
-            before = spec_from_dict(yaml.safe_load(layout.spec_file.read_text(encoding="utf-8")),
-                                    str(layout.spec_file))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # damaged: say so, don't overwrite
+            before = spec_from_dict(load_yaml_text(layout.spec_file.read_text(encoding="utf-8"),
+                                                   str(layout.spec_file)), str(layout.spec_file))
+        except (OSError, UnicodeDecodeError, UserError) as exc:  # damaged: say so, don't overwrite
             raise UserError(f"{layout.spec_file}: cannot be read ({exc}); use another --out") from None
         old = before.to_dict()
         if old["name"] != resolved["name"]:
             raise UserError(f"{out}: holds experiment {old['name']!r}, not {resolved['name']!r}; "
                             "use another --out")
+        changes = spec_differences(old, resolved)
+        if changes and not allow_spec_change:
+            refuse_change(out, changes)
+        if changes:
+            moved = supersede(out, before.fingerprint(), {c.cell_id for c in plan_cells(spec)})
+            log.warning("%s: configuration changed (%s); the old config and its other cells are in %s",
+                        out, "; ".join(changes[:4]), moved)
     out.mkdir(parents=True, exist_ok=True)
     for folder in (out, layout.cells_dir, layout.plots, layout.logs):
         clean_stale_temporaries(folder)
@@ -103,9 +116,16 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
     """Run (a shard of) the grid of ``spec`` into ``out``; see the module docstring."""
     from tqdm.auto import tqdm
 
+    from polyret.runner.folder import FolderLock
+
     options = options or RunOptions()
     t_start = time.perf_counter()
-    layout = prepare_folder(spec, Path(out))
+    lock = FolderLock(Path(out)).acquire()  # one writer per folder, released on exit and on kill
+    try:
+        layout = prepare_folder(spec, Path(out), options.allow_spec_change)
+    except BaseException:
+        lock.release()
+        raise
     handler = _attach_log(layout)
     try:
         prereg = load_preregistration(spec) if spec.beir_tasks else {"tasks": {}, "fixed_by": None}
@@ -140,6 +160,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
     finally:
         logging.getLogger("polyret").removeHandler(handler)
         handler.close()
+        lock.release()
 
 
 def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, options: RunOptions) -> bool:
@@ -174,7 +195,11 @@ def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, opt
 def _load_or_new_record(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan,
                         options: RunOptions) -> CellRecord:
     if layout.cell_file(cell.cell_id).is_file():
-        return layout.read_cell(cell.cell_id)
+        try:
+            return layout.read_cell(cell.cell_id)
+        except UserError as exc:  # recomputable: set it aside (kept for inspection), start the record anew
+            aside = set_aside(layout.cell_file(cell.cell_id))
+            log.warning("%s; set aside as %s and recomputed", exc, aside.name)
     if options.reuse_from:
         reused = reuse_cell(layout, spec, cell, list(options.reuse_from), suite_key)
         if reused is not None:
@@ -269,6 +294,29 @@ def delete_weights(folder: Path) -> None:
             child.unlink(missing_ok=True)
 
 
+def readable_results(layout: ExperimentLayout, cell_id: str) -> dict[str, dict[str, Any]]:
+    """``slug -> result`` of a cell's results that read; a damaged one is left out (it is recomputed:
+    :func:`_has_result` says it is missing)."""
+    folder = layout.cell_dir(cell_id) / "results"
+    out = {}
+    for path in sorted(folder.glob(f"*{RESULT_SUFFIX}")) if folder.is_dir() else []:
+        try:
+            result = read_result(path)
+        except UserError as exc:
+            log.warning("%s; will be recomputed", exc)
+            continue
+        if isinstance(result, dict):
+            out[path.name[: -len(RESULT_SUFFIX)]] = result
+    return out
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged, recomputable file to ``<name>.damaged-<time>`` (kept for inspection)."""
+    aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}")
+    path.rename(aside)
+    return aside
+
+
 def _machine() -> dict[str, Any]:
     from polyret.hardware import machine_info
 
@@ -278,20 +326,25 @@ def _machine() -> dict[str, Any]:
 def update_manifest(layout: ExperimentLayout, spec: ExperimentSpec, options: RunOptions,
                     clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Path:
     """Versions, machine, commit, data fingerprints and the cost of every finished cell."""
-    import json
+    from polyret.schemas import Manifest, read_json_file
 
     now = clock().isoformat(timespec="seconds")
     previous: dict[str, Any] = {}
     if layout.manifest_file.is_file():
         try:
-            previous = json.loads(layout.manifest_file.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            log.warning("%s: damaged, rewritten", layout.manifest_file)
+            previous = read_json_file(layout.manifest_file, Manifest, "manifest").model_dump()
+        except UserError as exc:  # recomputed below from the cells
+            log.warning("%s; rewritten", exc)
     cells, fingerprints = {}, dict(previous.get("data_fingerprints", {}))
-    for record in layout.cells():
+    for cell_id in layout.cell_ids():
+        try:
+            record = layout.read_cell(cell_id)
+        except UserError as exc:  # set aside and recomputed when its cell runs
+            log.warning("%s; not in the manifest until recomputed", exc)
+            continue
         cells[record.cell_id] = {"arm": record.arm, "seed": record.seed, "status": record.status,
                                  "timings": record.timings, "machine": record.machine.get("cpu_model")}
-        for slug, result in layout.results(record.cell_id).items():
+        for slug, result in readable_results(layout, record.cell_id).items():
             files = result.get("data", {}).get("files")
             if files:
                 fingerprints[result.get("task", slug)] = files
