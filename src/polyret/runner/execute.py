@@ -70,8 +70,8 @@ def prepare_folder(spec: ExperimentSpec, out: Path, allow_spec_change: bool = Fa
     Call it while holding the folder's :class:`~polyret.runner.folder.FolderLock`."""
     import yaml
 
-    from polyret.config import load_yaml_text
     from polyret.runner.folder import refuse_change, spec_differences, supersede
+    from polyret.schemas import load_yaml_text
 
     layout = ExperimentLayout(out)
     resolved = spec.to_dict()
@@ -215,11 +215,15 @@ def _has_result(layout: ExperimentLayout, cell_id: str, suite: Suite, precision:
     if not path.is_file():
         return False
     try:
-        stored = read_result(path).get("experiment", {}).get("suite_key")
+        result = read_result(path)
     except UserError:
         log.warning("%s: damaged, evaluating again", path)
         return False
-    return stored == suite_key(suite, precision)
+    stored = result.get("experiment") if isinstance(result, dict) else None
+    if not isinstance(stored, dict):
+        log.warning("%s: not a result of this runner, evaluating again", path)
+        return False
+    return stored.get("suite_key") == suite_key(suite, precision)
 
 
 def _cell_model(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, record: CellRecord,
