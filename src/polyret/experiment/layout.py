@@ -137,12 +137,10 @@ class ExperimentLayout:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: damaged JSON ({exc})") from None
+    """A JSON file's content (a leading BOM is fine); damage is one UserError naming the file."""
+    from polyret.schemas import load_json
+
+    return load_json(path, "experiment record")
 
 
 def _compact(obj: Any, inside: bool = False) -> Any:

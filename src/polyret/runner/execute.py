@@ -196,7 +196,12 @@ def _load_or_new_record(layout: ExperimentLayout, spec: ExperimentSpec, cell: Ce
                         options: RunOptions) -> CellRecord:
     if layout.cell_file(cell.cell_id).is_file():
         try:
-            return layout.read_cell(cell.cell_id)
+            record = layout.read_cell(cell.cell_id)
+            found, planned = (record.cell_id, record.arm, record.kind, record.seed), (
+                cell.cell_id, cell.arm, cell.kind, cell.seed)
+            if found != planned:
+                raise UserError(f"{layout.cell_file(cell.cell_id)}: records cell {found}, not {planned}")
+            return record
         except UserError as exc:  # recomputable: set it aside (kept for inspection), start the record anew
             aside = set_aside(layout.cell_file(cell.cell_id))
             log.warning("%s; set aside as %s and recomputed", exc, aside.name)
