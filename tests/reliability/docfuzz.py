@@ -44,6 +44,7 @@ class DocFormat:
     typed: dict[str, str]  # top-level key -> JSON kind (a key of WRONG_VALUES)
     recomputes: bool = False  # damage -> RECOMPUTE instead of a clear error
     gzip: bool = False
+    nullable: tuple[str, ...] = ()  # keys where null is valid and means "not given" (the default)
 
 
 @st.composite
@@ -77,6 +78,8 @@ def doc_cases(draw, fmt: DocFormat, mutation: str):
     if mutation == "wrong_type":
         key = draw(st.sampled_from(sorted(fmt.typed)))
         value = draw(st.sampled_from(WRONG_VALUES[fmt.typed[key]]))
+        if value is None and key in fmt.nullable:  # valid: the same as leaving the key out
+            return {k: v for k, v in doc.items() if k != key}, json.dumps({**doc, key: value}).encode(), False
         return doc, json.dumps({**doc, key: value}).encode(), True
     return doc, text.encode(), damaged
 
