@@ -134,10 +134,15 @@ def test_damaged_safetensors_header_is_one_line(folder, damage):
     _refused(folder, "model.safetensors")
 
 
-def test_loading_keeps_transformers_logging_as_it_was(saved):
+def test_loading_never_turns_transformers_logging_down(saved, monkeypatch):
     from transformers.utils import logging as hf_logging
 
+    def refuse(*args):
+        raise AssertionError("transformers' warnings were silenced while loading")
+
     hf_logging.set_verbosity_warning()
+    monkeypatch.setattr(hf_logging, "set_verbosity_error", refuse)
+    monkeypatch.setattr(hf_logging, "set_verbosity", refuse)
     load_model(saved, device="cpu")
     assert hf_logging.get_verbosity() == logging.WARNING  # nothing turned down, nothing hidden
 
