@@ -117,14 +117,6 @@ class TrainSummary(_Open):
     best_val_loss: float | None = None
 
 
-class CheckpointMeta(_Open):
-    """``checkpoints/step-*/meta.json``."""
-
-    step: StrictInt = Field(ge=0)
-    format: StrictInt
-    components: list[StrictStr]
-
-
 # ------------------------------------------------------------------ experiment folders
 class CellFile(_Open):
     """``cells/<id>/cell.json`` (:class:`polyret.experiment.layout.CellRecord`)."""

@@ -11,6 +11,8 @@
                                     metrics.jsonl, train_summary.json and config.yaml stay)
     OUT/cells/<cell_id>/results/<suite slug>.json.gz   one evaluation result (gzip JSON)
     OUT/report.md, OUT/report.html, OUT/plots/*.png
+    OUT/.polyret.lock               held (flock) by the one run writing the folder
+    OUT/superseded/<spec hash>/     an earlier config and its cells (``--allow-spec-change``)
 
 A cell id is ``<arm>-s<seed>-<hash>`` for a trained cell and ``<reference>-<hash>`` for a reference
 (zero-shot, bm25), the hash being that of the cell's resolved training config (or model), so a
