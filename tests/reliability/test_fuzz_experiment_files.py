@@ -25,8 +25,8 @@ from polyret.experiment.spec import spec_from_dict
 from polyret.runner import execute
 from polyret.runner.cells import plan_cells
 
-# cases per (file, mutation): 5 files x 10 mutations x 140 -> about 6,900 cases
-EXAMPLES = int(os.environ.get("POLYRET_FUZZ_EXAMPLES_DOCS", "140"))
+# cases per (file, mutation): 5 files x 10 mutations x 150 -> about 7,350 cases
+EXAMPLES = int(os.environ.get("POLYRET_FUZZ_EXAMPLES_DOCS", "150"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])

@@ -32,7 +32,7 @@ from polyret.modeling.st_format import MaxLengthWarning, config_from_st_folder
 from polyret.modeling.tiny import tiny_bi_encoder
 
 META_EXAMPLES = int(os.environ.get("POLYRET_FUZZ_EXAMPLES_META", "60"))  # 5 files x ~10 mutations x 60
-HEAVY_EXAMPLES = int(os.environ.get("POLYRET_FUZZ_EXAMPLES_MODEL", "40"))  # model loads / checkpoints
+HEAVY_EXAMPLES = int(os.environ.get("POLYRET_FUZZ_EXAMPLES_MODEL", "50"))  # model loads / checkpoints
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 WORDS = ["alpha", "beta", "gamma", "delta", "river", "mountain"]
 ST = "sentence_transformers.models."
