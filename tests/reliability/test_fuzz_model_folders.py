@@ -473,7 +473,10 @@ def test_fuzz_checkpoints(mutation):
             if mutation in ("truncated", "not_a_checkpoint"):
                 raw = (path / "state.pt").read_bytes()
                 cut = data.draw(st.integers(0, len(raw) - 1))
-                (path / "state.pt").write_bytes(raw[:cut] if mutation == "truncated" else b"PK" + raw[cut:])
+                new = raw[:cut] if mutation == "truncated" else b"PK" + raw[cut:]
+                (path / "state.pt").write_bytes(new)
+                if mutation == "not_a_checkpoint":  # bytes before a zip are legal: refused, or read intact
+                    damaged = None if new != raw else False
             else:
                 torch.save(payload, path / "state.pt")
             fresh_model, fresh_progress = torch.nn.Linear(4, 3), _Progress()
@@ -487,9 +490,9 @@ def test_fuzz_checkpoints(mutation):
                 )
             except UserError as error:
                 text = str(error)
-                ok = damaged and "state.pt" in text and "\n" not in text
+                ok = damaged is not False and "state.pt" in text and "\n" not in text
                 outcome = (
-                    recorder.CLEAR_ERROR if ok else (recorder.WRONG if not damaged else recorder.UNCLEAR)
+                    recorder.CLEAR_ERROR if ok else (recorder.WRONG if damaged is False else recorder.UNCLEAR)
                 )
             except Exception as error:  # noqa: BLE001
                 outcome, text = recorder.CRASH, f"{type(error).__name__}: {error}"
@@ -500,7 +503,9 @@ def test_fuzz_checkpoints(mutation):
                         fresh_model.state_dict().values(), model.state_dict().values(), strict=True
                     )
                 )
-                outcome, text = (recorder.VALID, "") if same and not damaged else (recorder.WRONG, "accepted")
+                outcome, text = (
+                    (recorder.VALID, "") if same and damaged is not True else (recorder.WRONG, "accepted")
+                )
             recorder.record(name, f"{name}: {mutation.replace('_', ' ')}", outcome)
             assert outcome not in recorder.BAD_OUTCOMES, f"{mutation}: {outcome}: {text}"
 
