@@ -7,7 +7,7 @@ Usage::
 
 Layers, low to high (a module may import its own layer and lower ones)::
 
-    types, paths, atomic, errors, hardware, config < data < modeling < retrieval < sampling < losses
+    types, paths, atomic, errors, schemas, hardware, config < data < modeling < retrieval < sampling < losses
     < training < evaluation < experiment < report < runner < cli
 
 ``testing`` may import anything, but nothing in ``src/polyret`` may import it; ``polyret/__init__``
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "polyret"
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("types", "paths", "atomic", "errors", "hardware", "progress", "stats"),
+    ("types", "paths", "atomic", "errors", "schemas", "hardware", "progress", "stats"),
     ("config",),
     ("data",),
     ("modeling",),

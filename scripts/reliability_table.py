@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "reliability.md"
 COMMAND = "python scripts/reliability_table.py"
 OUTCOMES = ("clear error", "documented skip", "read, counts checked", "resumed identical",
-            "crash with traceback", "silently wrong", "error without file/line")
-BAD = OUTCOMES[4:]
+            "set aside, recomputed", "crash with traceback", "silently wrong", "error without file/line")
+BAD = OUTCOMES[5:]
 NOT_FUZZED = ("fault", "CLI", "BOM")  # groups of hand-written cases; every other group is a fuzzed reader
 # Issue 10's findings, each with the tests that fail before its fix (they run with the suite above and
 # their outcome is reported in the document).
@@ -83,10 +83,65 @@ ITEMS: dict[str, list[str]] = {
     ],
 }
 
+V = "tests/modeling/test_modeling_verify.py::"
+NF = "tests/runner/test_names_and_folders.py::"
+TG = "tests/training/test_training_guards.py::"
+# Issue 21's findings (files polyret reads besides datasets; names; folders), each with its tests.
+ITEMS_21: dict[str, list[str]] = {
+    "1 random weights loaded without a word (config/weights/tokenizer disagree)": [
+        V + "test_config_with_more_layers_than_the_weights_is_refused_not_randomly_initialised",
+        V + "test_missing_tensor_is_refused",
+        V + "test_left_over_tensor_is_refused",
+        V + "test_tensor_of_another_shape_is_refused",
+        V + "test_tokenizer_larger_than_the_embeddings_is_refused",
+        V + "test_loading_never_turns_transformers_logging_down",
+        "tests/reliability/test_fuzz_model_folders.py::test_fuzz_model_weights_and_config",
+    ],
+    "3 arm names used as paths; repeated YAML keys; arms 1 and '1'": [
+        NF + "test_arm_names_that_are_not_path_safe_are_refused",
+        NF + "test_experiment_name_must_be_path_safe",
+        NF + "test_repeated_arm_key_is_an_error_naming_the_line",
+        NF + "test_integer_arm_name_is_refused_so_1_and_quoted_1_cannot_be_two_arms",
+        NF + "test_duplicate_keys_are_errors_in_training_configs_and_overrides",
+    ],
+    "4 experiment folders mix configs and writers": [
+        NF + "test_a_changed_spec_is_refused_with_the_difference",
+        NF + "test_allow_spec_change_moves_the_old_cells_apart",
+        NF + "test_a_second_run_on_a_locked_folder_stops_and_a_killed_holder_releases_it",
+    ],
+    "5 batch_size 1 trains nothing": [TG + "test_batch_size_below_two_is_refused_for_the_in_batch_loss"],
+    "output equal to an input; checkpoint step beyond max_steps": [
+        "tests/reliability/test_cli_errors.py::test_search_refuses_an_output_that_is_one_of_its_inputs",
+        "tests/reliability/test_cli_errors.py::test_embed_refuses_to_write_over_its_input",
+        "tests/reliability/test_cli_errors.py::test_mine_refuses_to_write_over_its_training_file",
+        TG + "test_checkpoint_claiming_a_step_beyond_max_steps_is_refused",
+        TG + "test_train_summary_claiming_more_steps_than_max_steps_is_refused",
+    ],
+    "truncated result stops a run; tampered cache shard used": [
+        NF + "test_damaged_result_file_does_not_stop_the_run_and_is_recomputed",
+        "tests/retrieval/test_retrieval_cache.py::test_tampered_but_valid_shard_is_detected_and_recomputed",
+    ],
+    "tracebacks on damaged model, checkpoint and experiment files": [
+        V + "test_damaged_metadata_is_one_line_naming_the_file",
+        V + "test_damaged_safetensors_header_is_one_line",
+        TG + "test_checkpoint_tensors_of_the_wrong_shape_are_one_line",
+        TG + "test_damaged_train_summary_is_recomputed",
+        NF + "test_damaged_cell_json_is_set_aside_and_recomputed",
+        NF + "test_damaged_manifest_is_rewritten",
+        NF + "test_preregistration_of_the_wrong_shape_is_one_line",
+        NF + "test_extends_with_a_section_of_the_wrong_type_is_one_line",
+    ],
+}
+SECTIONS = {
+    "Issue 10 findings and the tests that cover them": ITEMS,
+    "Issue 21 findings (files besides datasets, names, folders) and the tests that cover them": ITEMS_21,
+}
+
 
 def run_suite(record: Path, junit: Path, pytest_args: list[str]) -> int:
     env = {**os.environ, "POLYRET_RELIABILITY_RECORD": str(record)}
-    named = sorted({t for tests in ITEMS.values() for t in tests if not t.startswith("tests/reliability/")})
+    named = sorted({t for items in SECTIONS.values() for tests in items.values() for t in tests
+                    if not t.startswith("tests/reliability/")})
     command = [sys.executable, "-m", "pytest", "tests/reliability", *named, "-m", "slow or not slow", "-q",
                "-p", "no:cacheprovider", f"--junitxml={junit}", *pytest_args]
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
@@ -106,19 +161,20 @@ def item_outcomes(junit: Path) -> dict[str, tuple[int, int]]:
         return case_id.split("[")[0] == test if "::" in test else case_id.startswith(test + "::")
 
     out = {}
-    for item, tests in ITEMS.items():
+    for item, tests in (pair for items in SECTIONS.values() for pair in items.items()):
         mine = [(f, sk) for cid, f, sk in cases if any(covers(t, cid) for t in tests)]
         out[item] = (sum(not f and not sk for f, sk in mine), len(mine))
     return out
 
 
 def render_items(outcomes: dict[str, tuple[int, int]]) -> list[str]:
-    lines = ["", "## Issue 10 findings and the tests that cover them", "",
-             "| finding | tests | passed / run |", "|---|---|---:|"]
-    for item, tests in ITEMS.items():
-        passed, run = outcomes.get(item, (0, 0))
-        names = "<br>".join(f"`{t.split('::')[-1] if '::' in t else t}`" for t in tests)
-        lines.append(f"| {item} | {names} | {passed} / {run} |")
+    lines = []
+    for heading, items in SECTIONS.items():
+        lines += ["", f"## {heading}", "", "| finding | tests | passed / run |", "|---|---|---:|"]
+        for item, tests in items.items():
+            passed, run = outcomes.get(item, (0, 0))
+            names = "<br>".join(f"`{t.split('::')[-1] if '::' in t else t}`" for t in tests)
+            lines.append(f"| {item} | {names} | {passed} / {run} |")
     return lines
 
 

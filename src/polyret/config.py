@@ -22,6 +22,7 @@ from typing import Any
 
 from polyret.atomic import write_text
 from polyret.errors import ConfigError
+from polyret.schemas import read_yaml, unique_key_loader
 
 STRATEGIES = ("mono", "cross", "hybrid", "en-en", "mixed")
 MONO_LANGUAGE_WEIGHTS = ("uniform", "proportional")
@@ -139,8 +140,9 @@ class SamplingConfig:
         _choice("sampling.cross_pairs", self.cross_pairs, CROSS_PAIR_MODES)
         _choice("sampling.cross_batch_weights", self.cross_batch_weights, MONO_LANGUAGE_WEIGHTS)
         _choice("sampling.dataset_mixing", self.dataset_mixing, DATASET_MIXING)
-        if self.batch_size < 1:
-            raise ConfigError(f"sampling.batch_size must be >= 1, not {self.batch_size}")
+        if self.batch_size < 2:  # the loss is in-batch contrastive: one pair has no negative to learn from
+            raise ConfigError(f"sampling.batch_size must be >= 2 (in-batch contrastive loss: each query "
+                              f"needs the other pairs' passages as negatives), not {self.batch_size}")
         for name, value in [("alpha", self.alpha), ("alpha_end", self.alpha_end)] + [
                 ("alpha_values", v) for v in self.alpha_values]:
             if not 0.0 <= value <= 1.0:  # False for NaN too
@@ -309,7 +311,8 @@ def parse_overrides(overrides: list[str]) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"--set {key!r}: unknown key; {hint}valid keys: {', '.join(sorted(keys))}")
         section, name = key.split(".", 1)
         try:
-            nested.setdefault(section, {})[name] = yaml.safe_load(text) if text.strip() else None
+            nested.setdefault(section, {})[name] = (yaml.load(text, Loader=unique_key_loader())  # noqa: S506
+                                                    if text.strip() else None)
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {key}: invalid value {text!r}: {exc}") from None
     return nested
@@ -331,33 +334,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
                               f"not {raw[section]!r}")
         raw[section].update(values)
     return ExperimentConfig.from_dict(raw, source=source)
-
-
-def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; every failure is one ConfigError naming the file and, where there is
-    one, the line (a leading BOM is dropped)."""
-    import yaml
-
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: cannot read the config file: no such file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[exc.start]:02x})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
 
 
 def read_raw_config(path: str | Path) -> dict[str, Any]:

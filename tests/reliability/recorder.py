@@ -18,6 +18,7 @@ CLEAR_ERROR = "clear error"  # a UserError / DataFormatError naming the file (an
 DOCUMENTED_SKIP = "documented skip"  # accepted, with a counted warning
 VALID = "read, counts checked"  # valid input: the counts equal an independent expectation
 RESUMED = "resumed identical"  # killed / disk full, then rerun: same result, no partial file kept
+RECOMPUTED = "set aside, recomputed"  # a damaged file polyret can recompute: moved aside / redone
 CRASH = "crash with traceback"  # another exception from deep inside: must be 0
 WRONG = "silently wrong"  # accepted with a count that differs from the expectation: must be 0
 UNCLEAR = "error without file/line"  # a user error that does not say where: must be 0

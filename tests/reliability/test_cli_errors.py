@@ -223,3 +223,37 @@ def test_other_commands_user_errors(tmp_path, capsys):
         if importlib.util.find_spec(f"polyret.cli.{argv[0]}") is None:
             continue  # a command another change has not landed yet
         _user_error(capsys, argv, needle, case=case)
+
+
+@pytest.mark.parametrize("target", ["queries", "corpus_file", "inside_corpus_folder", "manifest"])
+def test_search_refuses_an_output_that_is_one_of_its_inputs(tmp_path, capsys, target):
+    folder = _beir(tmp_path / "b")
+    queries = folder / "queries.jsonl"
+    corpus = folder if target == "inside_corpus_folder" else folder / "corpus.jsonl"
+    output = {"queries": queries, "corpus_file": folder / "corpus.jsonl",
+              "inside_corpus_folder": folder / "qrels" / "test.tsv",
+              "manifest": tmp_path / "q"}[target]
+    if target == "manifest":  # --output q writes q.json beside it: that is the queries file here
+        (tmp_path / "q.json").write_bytes(queries.read_bytes())
+        queries = tmp_path / "q.json"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    _user_error(capsys, ["search", "--bm25", "--corpus", str(corpus), "--queries", str(queries),
+                         "--output", str(output)], "is the input", "choose another output path",
+                case=f"search: --output is an input ({target.replace('_', ' ')})")
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_embed_refuses_to_write_over_its_input(tmp_path, capsys):
+    texts = tmp_path / "texts.npy"
+    texts.write_text("one\ntwo\n")
+    _user_error(capsys, ["embed", "--model", "x", "--input", str(texts), "--output", str(texts)],
+                "--output", "is the input --input", case="embed: --output is --input")
+    assert texts.read_text() == "one\ntwo\n"
+
+
+def test_mine_refuses_to_write_over_its_training_file(tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"x": 1}\n')
+    _user_error(capsys, ["mine", "--bm25", "--train", str(pairs), "--output", str(pairs)],
+                "is the input --train", case="mine: --output is --train")
+    assert pairs.read_text() == '{"x": 1}\n'

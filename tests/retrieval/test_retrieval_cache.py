@@ -159,3 +159,31 @@ def test_opening_a_cache_removes_stale_leftovers_of_killed_writes(tmp_path):
     assert cache.removed_leftovers == 4
     assert not any(p.exists() for p in stale) and all(p.exists() for p in recent)
     assert EmbeddingCache(tmp_path / "missing").removed_leftovers == 0
+
+
+@pytest.mark.parametrize("tamper", ["edited_value", "swapped_rows", "other_side", "no_checksum"])
+def test_tampered_but_valid_shard_is_detected_and_recomputed(tiny_model, tmp_path, tamper):
+    ref = encode_cached(tiny_model, TEXTS, "passage", cache=EmbeddingCache(tmp_path))
+    shard = _one_shard(tmp_path)
+    with np.load(shard) as z:
+        keys, emb, check = z["keys"], z["emb"].copy(), z["check"]
+    if tamper == "edited_value":
+        emb[2, 0] += 0.25  # finite, right width: only the checksum can tell
+    elif tamper == "swapped_rows":
+        emb[[0, 1]] = emb[[1, 0]]
+    if tamper == "other_side":  # a passage shard copied into the query folder
+        target = tmp_path / cache_key(tiny_model, "query") / "query" / shard.name
+        target.parent.mkdir(parents=True)
+        shard.rename(target)
+        shard = target
+        ref = tiny_model.encode(TEXTS, side="query")
+    elif tamper == "no_checksum":
+        np.savez(shard.with_suffix(""), keys=keys, emb=emb)
+    else:
+        np.savez(shard.with_suffix(""), keys=keys, emb=emb, check=check)
+    side = "query" if tamper == "other_side" else "passage"
+    counter = CountingModel(tiny_model)
+    with pytest.warns(CacheCorruptionWarning, match="checksum"):
+        out = encode_cached(tiny_model, TEXTS, side, cache=EmbeddingCache(tmp_path))
+    assert counter.encoded == 4 and not shard.exists()
+    np.testing.assert_allclose(out, ref, atol=1e-6)

@@ -46,11 +46,13 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from polyret.cli.outputs import refuse_input_as_output
     from polyret.errors import UserError
     from polyret.retrieval.embed import embed_file
 
     if not str(args.output).endswith(".npy"):
         raise UserError(f"--output must end in .npy, not {args.output!r}")
+    refuse_input_as_output({"--output": args.output}, {"--input": args.input})
     info = embed_file(args.model, args.input, args.side, args.output, batch_size=args.batch_size,
                       max_tokens=args.max_tokens, errors=args.encoding_errors, use_cache=args.cache,
                       device=args.device, precision=args.precision)

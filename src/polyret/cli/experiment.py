@@ -41,6 +41,9 @@ def register(subparsers) -> None:
                      help="another experiment folder: a cell there with the same training config (same "
                           "hash) or the same reference is copied, with its results for identical suite "
                           "settings, instead of computed again (repeatable)")
+    run.add_argument("--allow-spec-change", action="store_true",
+                     help="--out holds a run of another configuration: move its config and the cells the "
+                          "new one does not share to OUT/superseded/<old hash>/ and continue")
     run.set_defaults(func=run_cmd)
 
     plan = sub.add_parser("plan", help="list the cells, what is done, and the estimated time on this machine")
@@ -90,7 +93,8 @@ def run_cmd(args) -> int:
 
     spec = load_spec(args.config)
     options = RunOptions(data_dir=args.data_dir, shard=parse_shard(args.shard), report=not args.no_report,
-                         stop_after=args.max_cells, reuse_from=tuple(_folders(args.reuse_from)))
+                         stop_after=args.max_cells, reuse_from=tuple(_folders(args.reuse_from)),
+                         allow_spec_change=args.allow_spec_change)
     summary = run_experiment(spec, Path(args.out), options)
     _out(f"{len(summary.cells_done)} cell(s) run, {len(summary.cells_skipped)} already done, "
          f"{summary.cells_total} in the grid; {summary.seconds:.0f} s")

@@ -61,8 +61,10 @@ def _items(args):
 
 def run(args) -> int:
     import sys
+    from pathlib import Path
 
     from polyret.atomic import write_json
+    from polyret.cli.outputs import refuse_input_as_output
     from polyret.errors import UserError
     from polyret.training.mining import mine_hard_negatives
 
@@ -71,6 +73,9 @@ def run(args) -> int:
     for name in ("num_negatives", "depth"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be >= 1, not {getattr(args, name)}")
+    refuse_input_as_output({"--output": args.output, "--output (its manifest)": f"{args.output}.json"},
+                           {"--train": args.train if Path(args.train).exists() else None,
+                            "--data-dir": args.data_dir})
     items = _items(args)
     if not items:
         raise UserError(f"{args.train}: no training items in languages {args.languages}")

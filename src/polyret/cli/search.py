@@ -57,6 +57,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from polyret.atomic import clean_stale_temporaries, write_json
+    from polyret.cli.outputs import refuse_input_as_output
     from polyret.errors import UserError
     from polyret.retrieval.pipeline import BM25, load_corpus, load_queries, retrieve
     from polyret.retrieval.trec import check_writable, write_run
@@ -70,6 +71,8 @@ def run(args) -> int:
         options = {"nprobe": args.nprobe}
     elif args.faiss == "hnsw":
         options = {"ef_search": args.ef_search}
+    refuse_input_as_output({"--output": args.output, "--output (its manifest)": f"{args.output}.json"},
+                           {"--corpus": args.corpus, "--queries": args.queries})
     corpus, queries = load_corpus(args.corpus), load_queries(args.queries)
     check_writable(queries, corpus, tag=args.tag)  # refused now, not after the search
     retriever = BM25

@@ -12,6 +12,8 @@
     OUT/cells/<cell_id>/results/<suite slug>.json.gz   one evaluation result (gzip JSON, an EvalResult)
     OUT/cells/<cell_id>/results/<suite slug>.run.trec.gz   its kept run (run-based tasks; top 100)
     OUT/report.md, OUT/report.html, OUT/plots/*.png
+    OUT/.polyret.lock               held (flock) by the one run writing the folder
+    OUT/superseded/<spec hash>/     an earlier config and its cells (``--allow-spec-change``)
 
 A cell id is ``<arm>-s<seed>-<hash>`` for a trained cell and ``<reference>-<hash>`` for a reference
 (zero-shot, bm25), the hash being that of the cell's resolved training config (or model), so a
@@ -119,8 +121,13 @@ class ExperimentLayout:
         return sorted(p.name for p in self.cells_dir.iterdir() if (p / "cell.json").is_file())
 
     def read_cell(self, cell_id: str) -> CellRecord:
+        """The cell's record, validated (:class:`polyret.schemas.CellFile`); damage is one UserError."""
+        from polyret.schemas import CellFile, validate
+
         path = self.cell_file(cell_id)
-        return CellRecord.from_dict(_read_json(path), str(path))
+        raw = _read_json(path)
+        validate(CellFile, raw, path, "cell record")
+        return CellRecord.from_dict(raw, str(path))
 
     def write_cell(self, record: CellRecord) -> Path:
         return write_json(self.cell_file(record.cell_id), json_safe(record.to_dict()))
@@ -139,12 +146,10 @@ class ExperimentLayout:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: damaged JSON ({exc})") from None
+    """A JSON file's content (a leading BOM is fine); damage is one UserError naming the file."""
+    from polyret.schemas import load_json
+
+    return load_json(path, "experiment record")
 
 
 def _compact(obj: Any, inside: bool = False) -> Any:

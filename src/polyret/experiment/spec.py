@@ -44,6 +44,7 @@ from typing import Any
 
 from polyret.config import read_yaml
 from polyret.errors import ConfigError
+from polyret.schemas import check_name, unique_names
 
 REFERENCES = ("zero-shot", "bm25")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -144,10 +145,7 @@ class ExperimentSpec:
     source: str = "<dict>"
 
     def arm(self, name: str) -> Arm:
-        for arm in self.arms:
-            if arm.name == name:
-                return arm
-        raise KeyError(name)
+        return {a.name: a for a in self.arms}[name]  # KeyError: not an arm
 
     @property
     def arm_names(self) -> list[str]:
@@ -313,7 +311,8 @@ def spec_from_dict(raw: Any, source: str = "<dict>") -> ExperimentSpec:
         if key in RUNNER_KEYS:
             raise ConfigError(f"{source}: training.{key} is set by the runner for every cell")
     arms_raw = _expect(f"{source}: arms", raw["arms"], dict, "a mapping name -> settings")
-    arms = [_parse_arm(source, str(name), value) for name, value in arms_raw.items()]
+    names = unique_names(f"{source}: arms", arms_raw, "arm name")
+    arms = [_parse_arm(source, name, value) for name, value in zip(names, arms_raw.values(), strict=True)]
     if not arms:
         raise ConfigError(f"{source}: arms: at least one arm is required")
     refs = [str(r) for r in _expect(f"{source}: references", raw.get("references", list(REFERENCES)), list,
@@ -335,8 +334,9 @@ def spec_from_dict(raw: Any, source: str = "<dict>") -> ExperimentSpec:
         raise ConfigError(f"{source}: evaluation.suites: at least one task is required")
     if len({s.task for s in suites}) != len(suites):
         raise ConfigError(f"{source}: evaluation.suites: a task is listed twice")
+    name = check_name(f"{source}: name", raw["name"], "experiment name")
     spec = ExperimentSpec(
-        name=str(raw["name"]), base_model=str(raw["base_model"]), seeds=list(seeds), arms=arms,
+        name=name, base_model=str(raw["base_model"]), seeds=list(seeds), arms=arms,
         suites=suites, preregistration=_parse_prereg(source, raw["preregistration"], [a.name for a in arms]
                                                      + refs),
         training={s: dict(v) for s, v in training.items()}, references=refs, precision=precision,
@@ -374,16 +374,21 @@ def _resolve_extends(path: Path, raw: Any, seen: tuple[Path, ...] = ()) -> Any:
     parent's, except ``training``, whose sections are merged key by key."""
     if not isinstance(raw, dict) or "extends" not in raw:
         return raw
-    parent_path = (path.parent / str(raw["extends"])).resolve()
+    if not isinstance(raw["extends"], str) or not raw["extends"].strip():
+        raise ConfigError(f"{path}: extends: expected the path of a parent config, got {raw['extends']!r}")
+    parent_path = (path.parent / raw["extends"]).resolve()
     if parent_path in seen:
         raise ConfigError(f"{path}: extends: a cycle through {parent_path}")
     parent = _resolve_extends(parent_path, read_yaml(parent_path), (*seen, parent_path))
     if not isinstance(parent, dict):
         raise ConfigError(f"{parent_path}: an experiment config must be a mapping")
     merged = {**parent, **{k: v for k, v in raw.items() if k != "extends"}}
-    training = {s: dict(v or {}) for s, v in (parent.get("training") or {}).items()}
-    for section, values in (raw.get("training") or {}).items():
-        training.setdefault(section, {}).update(values or {})
+    training: dict[str, dict] = {}
+    for where, layer in ((parent_path, parent), (path, raw)):
+        sections = _expect(f"{where}: training", layer.get("training") or {}, dict, "a mapping of sections")
+        for section, values in sections.items():
+            values = _expect(f"{where}: training.{section}", values or {}, dict, "a mapping of keys")
+            training.setdefault(section, {}).update(values)
     merged["training"] = training
     return merged
 

@@ -20,7 +20,6 @@ Every file is written atomically. This module builds no BiEncoder itself (``BiEn
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from polyret.atomic import write_json, write_text
 from polyret.modeling.config import EncoderConfig
+from polyret.modeling.verify import ModelFolderError as UserError
 
 log = logging.getLogger(__name__)
 
@@ -180,75 +180,138 @@ def save_st_folder(model, path: str | Path) -> Path:
     return path
 
 
-def _read_json(path: Path) -> dict | list | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: invalid JSON ({err})") from err
+def _read(path: Path, model, what: str):
+    """``path`` validated as ``model`` (None when absent); damage is one UserError naming the file."""
+    from polyret.schemas import read_json_file
+
+    return read_json_file(path, model, what) if path.is_file() else None
 
 
-def _pooling_mode(cfg: dict) -> str:
-    mode = cfg.get("pooling_mode")
+def _pooling_mode(cfg, path: Path) -> str:
+    mode = cfg.pooling_mode
     if mode is None:
-        active = [m for m, key in _POOLING_KEYS.items() if cfg.get(key)]
-        others = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v and
-                  k not in _POOLING_KEYS.values()]
+        flags = {k: v for k, v in cfg.model_dump().items() if k.startswith("pooling_mode_")}
+        active = [m for m, key in _POOLING_KEYS.items() if flags.get(key) is True]
+        others = [k for k, v in flags.items() if v is True and k not in _POOLING_KEYS.values()]
         if others or len(active) != 1:
-            raise ValueError(f"unsupported pooling configuration {cfg} (polyret supports mean or cls)")
+            raise UserError(f"{path}: unsupported pooling configuration (polyret supports mean or cls; "
+                            f"set: {', '.join(others + [_POOLING_KEYS[a] for a in active]) or 'none'})")
         return active[0]
     if mode == "mean_tokens":
         mode = "mean"
     if mode not in _POOLING_KEYS:
-        raise ValueError(f"unsupported pooling mode {mode!r} (polyret supports mean or cls)")
+        raise UserError(f"{path}: unsupported pooling mode {mode!r} (polyret supports mean or cls)")
     return mode
+
+
+def _encoder_config(values: dict, path: Path) -> EncoderConfig:
+    try:
+        return EncoderConfig(**values)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{path}: {exc}") from None
 
 
 def config_from_st_folder(path: Path) -> tuple[EncoderConfig, str]:
     """The EncoderConfig of a sentence-transformers folder and the backbone sub-folder ("" = root)."""
-    modules = _read_json(path / "modules.json")
-    polyret_cfg = _read_json(path / POLYRET_CONFIG)
-    if modules is None:  # plain Hugging Face folder: mean pooling + normalisation, no prefixes
-        cfg = polyret_cfg["encoder_config"] if polyret_cfg else {}
-        return EncoderConfig(**cfg), ""
-    kinds = {m["type"].rsplit(".", 1)[-1].lower(): m for m in modules}
-    backbone = kinds.get("transformer", {"path": ""})["path"]
-    if polyret_cfg:
-        return EncoderConfig(**polyret_cfg["encoder_config"]), backbone
+    from polyret.schemas import (
+        PolyretModelConfig,
+        PoolingConfig,
+        SentenceBertConfig,
+        STConfig,
+        STModules,
+        TokenizerConfig,
+    )
+
+    modules_file = _read(path / "modules.json", STModules, "sentence-transformers modules.json")
+    polyret_cfg = _read(path / POLYRET_CONFIG, PolyretModelConfig, "polyret model config")
+    own = (_encoder_config(polyret_cfg.encoder_config.model_dump(), path / POLYRET_CONFIG)
+           if polyret_cfg else None)
+    if modules_file is None:  # plain Hugging Face folder: mean pooling + normalisation, no prefixes
+        return own or EncoderConfig(), ""
+    modules = modules_file.root
+    kinds = {m.type.rsplit(".", 1)[-1].lower(): m for m in modules}
+    backbone = kinds["transformer"].path if "transformer" in kinds else ""
+    if not _inside(path, backbone):
+        raise UserError(f"{path / 'modules.json'}: the Transformer module's path {backbone!r} leaves "
+                        "the folder")
+    if own is not None:
+        return own, backbone
     unknown = set(kinds) - {"transformer", "pooling", "normalize"}
     if unknown:
-        raise ValueError(f"{path}: sentence-transformers modules {sorted(unknown)} are not supported")
+        raise UserError(f"{path / 'modules.json'}: sentence-transformers modules {sorted(unknown)} are not "
+                        "supported")
     pooling = "mean"
     if "pooling" in kinds:
-        pooling = _pooling_mode(_read_json(path / kinds["pooling"]["path"] / "config.json") or {})
-    st_cfg = _read_json(path / backbone / "sentence_bert_config.json") or {}
-    max_len = st_cfg.get("max_seq_length")
+        pooling_file = path / kinds["pooling"].path / "config.json"
+        if not _inside(path, kinds["pooling"].path):
+            raise UserError(f"{path / 'modules.json'}: the Pooling module's path leaves the folder")
+        pooling = _pooling_mode(_read(pooling_file, PoolingConfig, "pooling config") or PoolingConfig(),
+                                pooling_file)
+    st_cfg = _read(path / backbone / "sentence_bert_config.json", SentenceBertConfig,
+                   "sentence_bert_config.json") or SentenceBertConfig()
+    max_len = st_cfg.max_seq_length
     if max_len is None:
-        tok_cfg = _read_json(path / backbone / "tokenizer_config.json") or {}
-        max_len = min(int(tok_cfg.get("model_max_length", 512)), 512)
-    prompts = (_read_json(path / "config_sentence_transformers.json") or {}).get("prompts") or {}
+        tok_cfg = _read(path / backbone / "tokenizer_config.json", TokenizerConfig,
+                        "tokenizer_config.json") or TokenizerConfig()
+        limit = tok_cfg.model_max_length
+        max_len = 512 if limit is None or not limit >= 2 else int(min(limit, 512))
+    prompts = (_read(path / "config_sentence_transformers.json", STConfig,
+                     "config_sentence_transformers.json") or STConfig()).prompts or {}
     passage = prompts.get("passage", prompts.get("document", ""))
-    return EncoderConfig(pooling=pooling, normalize="normalize" in kinds,
-                         query_prefix=prompts.get("query", ""), passage_prefix=passage,
-                         max_query_length=int(max_len), max_passage_length=int(max_len)), backbone
+    return _encoder_config(dict(pooling=pooling, normalize="normalize" in kinds,
+                                query_prefix=prompts.get("query", ""), passage_prefix=passage,
+                                max_query_length=int(max_len), max_passage_length=int(max_len)),
+                           path / "sentence_bert_config.json"), backbone
+
+
+def _inside(root: Path, sub: str) -> bool:
+    return (root / sub).resolve().is_relative_to(root.resolve())
 
 
 def read_st_folder(path: str | Path):
-    """(backbone, tokenizer, EncoderConfig) of a sentence-transformers / polyret / Hugging Face folder."""
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    """(backbone, tokenizer, EncoderConfig) of a sentence-transformers / polyret / Hugging Face folder.
+
+    The folder is verified first (:mod:`polyret.modeling.verify`): every tensor the architecture of
+    ``config.json`` needs is present with its shape, none is left over, the tokenizer fits the word
+    embeddings; transformers' own loading report is checked again after loading. Nothing is silenced."""
+    from polyret.modeling import verify
 
     path = Path(path)
     cfg, sub = config_from_st_folder(path)
     backbone_dir = path / sub
-    tokenizer = AutoTokenizer.from_pretrained(backbone_dir)
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the pooler head we drop is reported as "unexpected" otherwise
-    try:  # BERT-like backbones: skip the unused (and often absent) pooler head
-        backbone = AutoModel.from_pretrained(backbone_dir, add_pooling_layer=False)
-    except TypeError:
-        backbone = AutoModel.from_pretrained(backbone_dir)
-    finally:
-        hf_logging.set_verbosity(level)
+    config = verify.read_config(backbone_dir)
+    has_pooler = verify.check_weights(backbone_dir, config)
+    verify.check_tokenizer_file(backbone_dir)
+    tokenizer = _load_tokenizer(backbone_dir)
+    verify.check_tokenizer(backbone_dir, tokenizer, config)
+    backbone = _load_backbone(backbone_dir, config, has_pooler)
     return backbone, tokenizer, cfg
+
+
+def _load_tokenizer(folder: Path):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(folder)
+    except Exception as exc:  # noqa: BLE001 - tokenizers raise many types on damaged files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{folder}: cannot load the tokenizer ({type(exc).__name__}: "
+                        f"{first[:200]})") from None
+
+
+def _load_backbone(folder: Path, config, has_pooler: bool):
+    """The backbone without a pooler head (polyret pools itself); a saved pooler is loaded, then dropped,
+    so that transformers has nothing to report as unused."""
+    from transformers import AutoModel
+
+    from polyret.modeling.verify import check_loading_info
+
+    try:
+        backbone, info = AutoModel.from_pretrained(folder, config=config, add_pooling_layer=has_pooler,
+                                                   output_loading_info=True)
+    except TypeError:
+        backbone, info = AutoModel.from_pretrained(folder, config=config, output_loading_info=True)
+    check_loading_info(folder, info)
+    if getattr(backbone, "pooler", None) is not None:
+        backbone.pooler = None
+    return backbone

@@ -1,9 +1,11 @@
 """On-disk embedding cache keyed by (model fingerprint, side, sha256 of the text).
 
 Layout: ``<root>/<fingerprint>/<side>/shard-*.npz``; each shard holds ``keys`` (n, 32) uint8 sha256
-digests and ``emb`` (n, D) float32. Shards are written atomically (:mod:`polyret.atomic`), so
-readers never see half a shard. A shard that cannot be read (truncated, bad zip CRC, wrong shapes),
-holds NaN / inf, or has another width than the model's embeddings triggers a
+digests, ``emb`` (n, D) float32 and ``check`` (32,) uint8: the sha256 of (fingerprint, side, keys, emb),
+so a shard edited after writing, or copied from another model's or side's folder, is detected even
+when every value is finite and of the right width. Shards are written atomically (:mod:`polyret.atomic`),
+so readers never see half a shard. A shard that cannot be read (truncated, bad zip CRC, wrong shapes),
+holds NaN / inf, has another width than the model's embeddings or fails its checksum triggers a
 :class:`CacheCorruptionWarning`, is deleted, and its texts are re-encoded. A cache that cannot be
 written (full disk, read-only folder) gives one :class:`CacheWriteWarning`; the run carries on
 without storing. Opening a cache removes stale ``.tmp-*`` leftovers of killed writes (older than an
@@ -44,6 +46,14 @@ class CacheWriteWarning(UserWarning):
 
 def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def shard_checksum(fingerprint: str, side: str, keys: np.ndarray, emb: np.ndarray) -> np.ndarray:
+    """(32,) uint8 sha256 over the shard's identity and contents (keys (n, 32) uint8, emb (n, D) float32)."""
+    h = hashlib.sha256(f"{fingerprint}\0{side}\0{emb.shape}\0".encode())
+    h.update(np.ascontiguousarray(keys).tobytes())
+    h.update(np.ascontiguousarray(emb, dtype="<f4").tobytes())
+    return np.frombuffer(h.digest(), dtype=np.uint8)
 
 
 def _clean_leftovers(root: Path) -> int:
@@ -122,12 +132,17 @@ class EmbeddingCache:
             try:
                 with np.load(shard) as z:
                     emb = z["emb"]
+                    check = z["check"] if "check" in z.files else None
                 if emb.dtype != np.float32 or emb.ndim != 2 or emb.shape[0] != keys.shape[0]:
                     raise ValueError(f"embeddings have shape {emb.shape} / dtype {emb.dtype}")
                 if dim is not None and emb.shape[1] != dim:
                     raise ValueError(f"embeddings are {emb.shape[1]} wide, the model's are {dim}")
                 if not np.isfinite(emb).all():
                     raise ValueError("embeddings contain NaN or infinite values")
+                if check is None:
+                    raise ValueError("no checksum (written by an older polyret)")
+                if not np.array_equal(check, shard_checksum(fingerprint, side, keys, emb)):
+                    raise ValueError("its checksum does not match its contents (edited, or another model's)")
             except _READ_ERRORS as err:
                 self._corrupt(shard, err)
                 continue
@@ -160,7 +175,8 @@ class EmbeddingCache:
                 end = start + MAX_SHARD_ROWS
                 name = folder / f"shard-{os.getpid()}-{os.urandom(6).hex()}.npz"
                 with atomic_write(name, "wb") as f:
-                    np.savez(f, keys=keys[start:end], emb=emb[start:end])
+                    np.savez(f, keys=keys[start:end], emb=emb[start:end],
+                             check=shard_checksum(fingerprint, side, keys[start:end], emb[start:end]))
         except OSError as err:
             self.writable = False
             warnings.warn(f"embedding cache {self.root} cannot be written ({err.strerror or err}); "

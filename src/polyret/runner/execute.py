@@ -31,6 +31,7 @@ from polyret.experiment.layout import RESULT_SUFFIX, CellRecord, ExperimentLayou
 from polyret.experiment.spec import ExperimentSpec, Suite, spec_from_dict, stable_hash
 from polyret.retrieval.retriever import BM25, Retriever
 from polyret.runner.cells import BM25_REFERENCE, CellPlan, plan_cells, shard_cells
+from polyret.runner.identity import cell_weights
 from polyret.runner.prereg import load_preregistration
 from polyret.runner.provenance import code_commit, versions
 from polyret.runner.reuse import reuse_cell
@@ -50,6 +51,7 @@ class RunOptions:
     progress: bool = True
     stop_after: int | None = None  # cells to finish in this call (None: all of the shard)
     reuse_from: tuple[Path, ...] = ()  # other experiment folders whose identical cells are copied
+    allow_spec_change: bool = False  # a changed config: move the old cells apart instead of refusing
 
 
 @dataclass
@@ -67,22 +69,34 @@ def suite_key(suite: Suite, precision: str) -> str:
     return stable_hash({"suite": asdict(suite), "precision": precision}, 12)
 
 
-def prepare_folder(spec: ExperimentSpec, out: Path) -> ExperimentLayout:
-    """Create ``out`` for ``spec``, or check that an existing one holds the same experiment."""
+def prepare_folder(spec: ExperimentSpec, out: Path, allow_spec_change: bool = False) -> ExperimentLayout:
+    """Create ``out`` for ``spec``, or check that an existing one holds the same experiment and config
+    (a changed config: refused, or with ``allow_spec_change`` the old cells are moved apart).
+    Call it while holding the folder's :class:`~polyret.runner.folder.FolderLock`."""
     import yaml
+
+    from polyret.runner.folder import refuse_change, spec_differences, supersede
+    from polyret.schemas import load_yaml_text
 
     layout = ExperimentLayout(out)
     resolved = spec.to_dict()
     if layout.spec_file.is_file():
         try:
-            before = spec_from_dict(yaml.safe_load(layout.spec_file.read_text(encoding="utf-8")),
-                                    str(layout.spec_file))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:  # damaged: say so, don't overwrite
+            before = spec_from_dict(load_yaml_text(layout.spec_file.read_text(encoding="utf-8"),
+                                                   str(layout.spec_file)), str(layout.spec_file))
+        except (OSError, UnicodeDecodeError, UserError) as exc:  # damaged: say so, don't overwrite
             raise UserError(f"{layout.spec_file}: cannot be read ({exc}); use another --out") from None
         old = before.to_dict()
         if old["name"] != resolved["name"]:
             raise UserError(f"{out}: holds experiment {old['name']!r}, not {resolved['name']!r}; "
                             "use another --out")
+        changes = spec_differences(old, resolved)
+        if changes and not allow_spec_change:
+            refuse_change(out, changes)
+        if changes:
+            moved = supersede(out, before.fingerprint(), {c.cell_id for c in plan_cells(spec)})
+            log.warning("%s: configuration changed (%s); the old config and its other cells are in %s",
+                        out, "; ".join(changes[:4]), moved)
     out.mkdir(parents=True, exist_ok=True)
     for folder in (out, layout.cells_dir, layout.plots, layout.logs):
         clean_stale_temporaries(folder)
@@ -107,9 +121,16 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
     """Run (a shard of) the grid of ``spec`` into ``out``; see the module docstring."""
     from tqdm.auto import tqdm
 
+    from polyret.runner.folder import FolderLock
+
     options = options or RunOptions()
     t_start = time.perf_counter()
-    layout = prepare_folder(spec, Path(out))
+    lock = FolderLock(Path(out)).acquire()  # one writer per folder, released on exit and on kill
+    try:
+        layout = prepare_folder(spec, Path(out), options.allow_spec_change)
+    except BaseException:
+        lock.release()
+        raise
     handler = _attach_log(layout)
     try:
         prereg = load_preregistration(spec) if spec.tested_tasks else {"tasks": {}, "fixed_by": None}
@@ -144,6 +165,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, options: RunOptions | 
     finally:
         logging.getLogger("polyret").removeHandler(handler)
         handler.close()
+        lock.release()
 
 
 def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, options: RunOptions) -> bool:
@@ -158,7 +180,7 @@ def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, opt
     t0 = time.perf_counter()
     model = _cell_model(layout, spec, cell, record, options, needed=bool(todo))
     if todo:
-        record.weights = _same_weights(layout, spec, cell, record)
+        record.weights = cell_weights(layout, spec.base_model, cell, record.weights)
         layout.write_cell(record)
     eval_s = dict(record.timings.get("eval_s", {}))
     for suite in todo:
@@ -185,7 +207,16 @@ def run_cell(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, opt
 def _load_or_new_record(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan,
                         options: RunOptions) -> CellRecord:
     if layout.cell_file(cell.cell_id).is_file():
-        return layout.read_cell(cell.cell_id)
+        try:
+            record = layout.read_cell(cell.cell_id)
+            found, planned = (record.cell_id, record.arm, record.kind, record.seed), (
+                cell.cell_id, cell.arm, cell.kind, cell.seed)
+            if found != planned:
+                raise UserError(f"{layout.cell_file(cell.cell_id)}: records cell {found}, not {planned}")
+            return record
+        except UserError as exc:  # recomputable: set it aside (kept for inspection), start the record anew
+            aside = set_aside(layout.cell_file(cell.cell_id))
+            log.warning("%s; set aside as %s and recomputed", exc, aside.name)
     if options.reuse_from:
         reused = reuse_cell(layout, spec, cell, list(options.reuse_from), suite_key)
         if reused is not None:
@@ -201,11 +232,14 @@ def _has_result(layout: ExperimentLayout, cell_id: str, suite: Suite, precision:
     if not path.is_file():
         return False
     try:
-        stored = read_result(path).experiment.get("suite_key")
+        stored = read_result(path).experiment
     except UserError:
         log.warning("%s: damaged, evaluating again", path)
         return False
-    return stored == suite_key(suite, precision)
+    if not isinstance(stored, dict) or not stored:
+        log.warning("%s: not a result of this runner, evaluating again", path)
+        return False
+    return stored.get("suite_key") == suite_key(suite, precision)
 
 
 def _cell_model(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, record: CellRecord,
@@ -228,31 +262,6 @@ def _cell_model(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan, 
     if record.status == "pending":
         train_cell(layout, cell, record, options)
     return load_retriever(str(train_dir)) if needed else None
-
-
-def _same_weights(layout: ExperimentLayout, spec: ExperimentSpec, cell: CellPlan,
-                  record: CellRecord) -> str | None:
-    """The fingerprint of the weights about to be evaluated (None for BM25), refused when the cell's
-    record or one of its results on disk came from other weights."""
-    from polyret.runner.identity import check_same_weights, weights_fingerprint
-
-    if cell.arm == BM25_REFERENCE:
-        return None
-    if cell.kind == "reference":
-        from polyret.modeling.registry import resolve_model_path
-
-        found = weights_fingerprint(resolve_model_path(spec.base_model))
-    else:
-        found = weights_fingerprint(layout.train_dir(cell.cell_id))
-    where = str(layout.cell_dir(cell.cell_id))
-    check_same_weights(where, record.weights, found)
-    for path in sorted((layout.cell_dir(cell.cell_id) / "results").glob(f"*{RESULT_SUFFIX}")):
-        try:
-            stored = read_result(path).experiment.get("weights")
-        except UserError:  # damaged: evaluated again
-            continue
-        check_same_weights(str(path), stored, found)
-    return found
 
 
 def train_cell(layout: ExperimentLayout, cell: CellPlan, record: CellRecord, options: RunOptions) -> None:
@@ -307,6 +316,28 @@ def delete_weights(folder: Path) -> None:
             child.unlink(missing_ok=True)
 
 
+def readable_results(layout: ExperimentLayout, cell_id: str) -> dict[str, EvalResult]:
+    """``slug -> result`` of a cell's results that read; a damaged one is left out (it is recomputed:
+    :func:`_has_result` says it is missing)."""
+    folder = layout.cell_dir(cell_id) / "results"
+    out = {}
+    for path in sorted(folder.glob(f"*{RESULT_SUFFIX}")) if folder.is_dir() else []:
+        try:
+            result = read_result(path)
+        except UserError as exc:
+            log.warning("%s; will be recomputed", exc)
+            continue
+        out[path.name[: -len(RESULT_SUFFIX)]] = result
+    return out
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged, recomputable file to ``<name>.damaged-<time>`` (kept for inspection)."""
+    aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}")
+    path.rename(aside)
+    return aside
+
+
 def _machine() -> dict[str, Any]:
     from polyret.hardware import machine_info
 
@@ -316,20 +347,25 @@ def _machine() -> dict[str, Any]:
 def update_manifest(layout: ExperimentLayout, spec: ExperimentSpec, options: RunOptions,
                     clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Path:
     """Versions, machine, commit, data fingerprints and the cost of every finished cell."""
-    import json
+    from polyret.schemas import Manifest, read_json_file
 
     now = clock().isoformat(timespec="seconds")
     previous: dict[str, Any] = {}
     if layout.manifest_file.is_file():
         try:
-            previous = json.loads(layout.manifest_file.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            log.warning("%s: damaged, rewritten", layout.manifest_file)
+            previous = read_json_file(layout.manifest_file, Manifest, "manifest").model_dump()
+        except UserError as exc:  # recomputed below from the cells
+            log.warning("%s; rewritten", exc)
     cells, fingerprints = {}, dict(previous.get("data_fingerprints", {}))
-    for record in layout.cells():
+    for cell_id in layout.cell_ids():
+        try:
+            record = layout.read_cell(cell_id)
+        except UserError as exc:  # set aside and recomputed when its cell runs
+            log.warning("%s; not in the manifest until recomputed", exc)
+            continue
         cells[record.cell_id] = {"arm": record.arm, "seed": record.seed, "status": record.status,
                                  "timings": record.timings, "machine": record.machine.get("cpu_model")}
-        for result in layout.results(record.cell_id).values():
+        for result in readable_results(layout, record.cell_id).values():
             files = result.data.get("files")
             if files:
                 fingerprints[result.task] = files

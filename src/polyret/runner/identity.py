@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from polyret.errors import UserError
+from polyret.experiment.layout import RESULT_SUFFIX, ExperimentLayout, read_result
+from polyret.runner.cells import BM25_REFERENCE, CellPlan
 
 FINGERPRINT_PREFIX = "sha256:"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -71,3 +73,26 @@ def check_same_weights(where: str, recorded: str | None, found: str | None) -> N
             f"{found[:19]}... (retrained, or trained on another kind of CPU); evaluate into a new "
             "--out, or delete the cell's results to evaluate every suite again"
         )
+
+
+def cell_weights(layout: ExperimentLayout, base_model: str, cell: CellPlan,
+                 recorded: str | None) -> str | None:
+    """The fingerprint of the weights a cell is about to evaluate (None for BM25): the trained cell's
+    saved weights, or the reference's model folder; refused when the cell's record (``recorded``) or one
+    of its results on disk came from other weights."""
+    if cell.arm == BM25_REFERENCE:
+        return None
+    if cell.kind == "reference":
+        from polyret.modeling.registry import resolve_model_path
+
+        found = weights_fingerprint(resolve_model_path(base_model))
+    else:
+        found = weights_fingerprint(layout.train_dir(cell.cell_id))
+    check_same_weights(str(layout.cell_dir(cell.cell_id)), recorded, found)
+    for path in sorted((layout.cell_dir(cell.cell_id) / "results").glob(f"*{RESULT_SUFFIX}")):
+        try:
+            stored = read_result(path).experiment.get("weights")
+        except UserError:  # damaged: evaluated again
+            continue
+        check_same_weights(str(path), stored, found)
+    return found

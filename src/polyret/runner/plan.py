@@ -93,12 +93,12 @@ def _estimate_table(estimates: list[CellEstimate], done: dict[str, dict]) -> lis
 
 def format_status(out: Path) -> str:
     """Cells done / total, cost so far, ETA from the cells already measured."""
-    import yaml
+    from polyret.config import read_yaml
 
     layout = ExperimentLayout(out)
     if not layout.spec_file.is_file():
         raise UserError(f"{out}: not an experiment folder (no experiment.yaml)")
-    spec = spec_from_dict(yaml.safe_load(layout.spec_file.read_text(encoding="utf-8")), str(layout.spec_file))
+    spec = spec_from_dict(read_yaml(layout.spec_file), str(layout.spec_file))
     cells = plan_cells(spec)
     records = {r.cell_id: r for r in layout.cells()}
     done = [c for c in cells if c.cell_id in records and records[c.cell_id].status == "done"]

@@ -100,16 +100,15 @@ def planned_prereg(spec: ExperimentSpec) -> dict[str, Any]:
 
 def load_preregistration(spec: ExperimentSpec) -> dict[str, Any]:
     """The committed pre-registration of ``spec`` with the commit that fixed it; checks it fits."""
-    import json
+    from polyret.schemas import Preregistration as PreregSchema
+    from polyret.schemas import load_json, validate
 
     path = resolve_prereg_path(spec)
     if not path.is_file():
         raise UserError(f"{path}: no pre-registration; run 'polyret experiment preregister {spec.source}' "
                         "and commit the file before scoring trained models")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: damaged pre-registration ({exc})") from None
+    data = load_json(path, "pre-registration")
+    validate(PreregSchema, data, path, "pre-registration")
     missing = [t for t in spec.tested_tasks if t not in data.get("tasks", {})]
     if missing:
         raise UserError(f"{path}: no subsets for {', '.join(missing)}; the config's BEIR suites changed "

@@ -125,15 +125,34 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def restore(components: Mapping[str, Stateful], payload: dict[str, Any]) -> int:
-    """Load each component's saved state (in the mapping's order); returns the checkpoint's step."""
-    state = payload["state"]
+def restore(components: Mapping[str, Stateful], payload: dict[str, Any], source: str | Path = "checkpoint",
+            max_step: int | None = None) -> int:
+    """Load each component's saved state (in the mapping's order); returns the checkpoint's step.
+
+    A step that is not an integer in ``[0, max_step]``, a missing component, or a state that does not fit
+    its component (tensors of another shape, missing keys) is a :class:`CheckpointError` naming ``source``.
+    """
+    step, state = payload.get("step"), payload["state"]
+    in_range = isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= (max_step or step)
+    if not in_range:
+        limit = f" (this run's train.max_steps is {max_step})" if max_step is not None else ""
+        raise CheckpointError(f"{source}: claims step {step!r}, not a step of this run{limit}; "
+                              "a checkpoint of another run? use a new train.output_dir")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{source}: its state is a {type(state).__name__}, not a mapping of components")
     missing = [name for name in components if name not in state]
     if missing:
-        raise CheckpointError(f"checkpoint of step {payload['step']} lacks {missing}")
+        raise CheckpointError(f"{source}: checkpoint of step {step} lacks {missing}")
     for name, obj in components.items():
-        obj.load_state_dict(state[name])
-    return int(payload["step"])
+        try:
+            obj.load_state_dict(state[name])
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if len(str(exc).strip().splitlines()) > 1:
+                first += " " + str(exc).strip().splitlines()[1].strip()
+            raise CheckpointError(f"{source}: the saved {name} state does not fit this run "
+                                  f"({first[:240]})") from None
+    return step
 
 
 def load_latest(folder: str | Path) -> tuple[Path, dict[str, Any]] | None:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from polyret.config import ExperimentConfig, config_differences, load_config
 from polyret.errors import ConfigError, UserError
+from polyret.schemas import TrainSummary, load_json, validate
 from polyret.training import checkpointing as ckpt
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,18 @@ def finished_result(cfg: ExperimentConfig, out: Path) -> TrainResult | None:
     if not path.is_file():
         return None
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None  # a damaged summary: train again from the checkpoints
+        summary = load_json(path, "training summary")
+        parsed = validate(TrainSummary, summary, path, "training summary")
+    except UserError as exc:  # recomputable: train again (from the checkpoints, if any)
+        log.warning("%s; training again", exc)
+        path.unlink(missing_ok=True)
+        return None
+    if parsed.steps > cfg.train.max_steps:
+        raise UserError(f"{path}: claims {parsed.steps} steps but train.max_steps is {cfg.train.max_steps}; "
+                        "a summary of another run? use a new train.output_dir")
     if not cfg.train.keep_checkpoints_at_end:
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
     best = summary.get("best_val_loss")
     log.info("%s already finished (%s steps): returning its saved result", out, summary.get("steps"))
-    return TrainResult(out, int(summary["steps"]), int(summary.get("best_step", -1)),
-                       float("nan") if best is None else float(best), summary)
+    return TrainResult(out, parsed.steps, parsed.best_step, float("nan") if best is None else float(best),
+                       summary)

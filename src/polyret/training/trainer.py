@@ -228,7 +228,10 @@ def _start(run: Run, resume: bool) -> str | None:
     found = ckpt.load_latest(run.ckpt_dir) if resume else None
     if found is not None:
         path, payload = found
-        ckpt.restore(run.components(), payload)
+        step = ckpt.restore(run.components(), payload, path / "state.pt", max_step=run.cfg.train.max_steps)
+        if run.progress.step != step:
+            raise ckpt.CheckpointError(f"{path / 'state.pt'}: says step {step} but its progress is at step "
+                                       f"{run.progress.step}; a damaged checkpoint")
         resumed_from = str(path)
         log.info("resumed from %s (step %d)", path, run.progress.step)
     elif run.main:  # fresh: nothing of an earlier run may be mistaken for this one's
