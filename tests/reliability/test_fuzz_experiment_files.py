@@ -67,7 +67,7 @@ def read_cell(path: Path):
 
 
 CELL_FMT = DocFormat("experiment cell.json", f"cells/{CELL.cell_id}/cell.json", cells, read_cell,
-                     lambda doc, rec: rec.to_dict() == {**doc, "reused_from": None},
+                     lambda doc, rec: rec.to_dict() == {**doc, "reused_from": None, "weights": None},
                      required=("cell_id", "arm", "kind"),
                      typed={"cell_id": "str", "arm": "str", "status": "str", "timings": "dict",
                             "config": "dict", "seed": "int", "kind": "str"},
@@ -176,7 +176,7 @@ def read_result_file(path: Path):
 
 RESULT_FMT = DocFormat("experiment results/*.json.gz", f"cells/{CELL.cell_id}/results/{SUITE.slug}.json.gz",
                        results(), read_result_file,
-                       lambda doc, got: got[1] and got[0]["experiment"]["suite_key"] == KEY,
+                       lambda doc, got: got[1] and got[0].experiment["suite_key"] == KEY,
                        required=("experiment",), typed={"experiment": "dict"}, recomputes=True, gzip=True)
 
 FORMATS = [CELL_FMT, MANIFEST_FMT, PREREG_FMT, SUMMARY_FMT, RESULT_FMT]

@@ -177,7 +177,7 @@ def test_real_bm25_result_subset_rows_match_the_evaluator(tmp_path, shared_data)
     out = tmp_path / "bm25.json"
     argv = ["evaluate", "--model", "bm25", "--task", "beir/scifact", "--data-dir", str(shared_data)]
     assert main([*argv, "-o", str(out)]) == 0
-    result = read_result(out)
+    result = read_result(out).to_dict()
     root = build_experiment(tmp_path / "real", seeds=(1,), lareqa=(), n_queries=4)
     subsets = {name: {"rule": s["description"], "size": s["size"], "query_ids": sorted(s["queries"])}
                for name, s in result["subsets"].items() if name in ("long", "multi-part")}
