@@ -114,12 +114,12 @@ A bi-encoder saved by polyret (source: `{model.source or "unknown"}`);
 |---|---|
 {rows}
 
-```python
-from polyret.modeling import load_model
-model = load_model("path/to/this/folder")
-q = model.encode(["how tall is the eiffel tower"], side="query")
-p = model.encode(["The Eiffel Tower is 330 m tall."], side="passage")
+```bash
+polyret embed --model path/to/this/folder --input queries.txt --side query --output q.npy
+polyret evaluate --model path/to/this/folder --task beir/scifact
+```
 
+```python
 from sentence_transformers import SentenceTransformer
 st = SentenceTransformer("path/to/this/folder")
 q = st.encode(["how tall is the eiffel tower"], prompt_name="query")

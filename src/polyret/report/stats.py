@@ -48,7 +48,8 @@ def verdict(rows: Sequence[Difference], a: str, b: str, metric: str, level: floa
     if not tested:
         return f"No test of {a} - {b} on {metric} could be computed (results are missing)."
     m = len(tested)
-    kind = "seed-aware (queries and seeds random)" if any(r.seed_aware for r in tested) else "one run per arm: paired t over queries"
+    seeds = any(r.seed_aware for r in tested)
+    kind = "seed-aware (queries and seeds random)" if seeds else "one run per arm: paired t over queries"
     head = (f"After Holm correction over the {m} pre-registered cell{'s' if m > 1 else ''} ({kind}, "
             f"alpha = {level:g}) in {metric}: ")
     higher = [r for r in tested if r.outcome(level) == DIFFERENCE and r.diff > 0]
