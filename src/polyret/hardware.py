@@ -9,6 +9,9 @@
   (on processors without them bf16 is emulated and far slower). The benchmark's result is cached
   per CPU model, flags, torch version and thread count, so it runs once per machine.
 
+``precision_record`` stores the choice beside every result; on a CPU it also names the native bf16
+flags and the measured speed whenever bf16 is used, and warns when bf16 is slower than fp32 there.
+
 ``machine_info()`` is what manifests, ``train_summary.json`` and results files record.
 """
 
@@ -152,11 +155,36 @@ def resolve_precision(requested: str = "auto", device: Any = "cpu") -> str:
 
 
 def precision_record(requested: str, device: Any = "cpu") -> dict[str, Any]:
-    """What to store beside a result: the request, the choice and why."""
+    """What to store beside a result: the request, the choice and why.
+
+    On a CPU, whenever bf16 is asked for or chosen, the record names the CPU's native bf16 flags and
+    the measured bf16/fp32 speed, and a warning says when bf16 is slower than fp32 here (an explicit
+    ``bf16`` keeps results comparable with other bf16 runs, at a cost this record makes visible).
+    """
     used = resolve_precision(requested, device)
     record: dict[str, Any] = {"requested": requested, "used": used, "device": str(device)}
-    if requested == "auto" and not str(device).startswith("cuda"):
-        record["cpu_bf16_flags"] = native_bf16_flags()
-        if record["cpu_bf16_flags"]:
-            record["benchmark"] = {k: v for k, v in cpu_bf16_benchmark().items() if k != "cached"}
+    if str(device).startswith("cuda") or (requested != "auto" and used != "bf16"):
+        return record
+    record["cpu_bf16_flags"] = native_bf16_flags()
+    if record["cpu_bf16_flags"]:
+        record["benchmark"] = {k: v for k, v in cpu_bf16_benchmark().items() if k != "cached"}
+    if used == "bf16":
+        _warn_if_slow_bf16(record)
     return record
+
+
+def _warn_if_slow_bf16(record: dict[str, Any]) -> None:
+    """One warning per process when bf16 runs on a CPU where it is emulated or slower than fp32."""
+    speedup = record.get("benchmark", {}).get("speedup")
+    if record["cpu_bf16_flags"] and speedup is not None and speedup >= 1.0:
+        return
+    why = (f"bf16 matrix products run at {speedup:.2f}x fp32 here" if record["cpu_bf16_flags"]
+           else "this CPU has no native bf16 instructions, so bf16 is emulated")
+    _warn_once(f"precision bf16 was asked for, but {why} ({cpu_model()}); expect slower work than fp32")
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(message: str) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning(message)

@@ -31,7 +31,8 @@ def cell_hash(cell_id: str) -> str:
 
 
 def find_source(cell: CellPlan, sources: list[Path]) -> tuple[ExperimentLayout, CellRecord] | None:
-    """The first finished cell in ``sources`` that computed the same model as ``cell``."""
+    """The first finished cell in ``sources`` that computed the same model as ``cell`` (a source
+    whose ``cell.json`` is damaged is passed over with a warning)."""
     for root in sources:
         layout = ExperimentLayout(root)
         for cell_id in layout.cell_ids():
@@ -39,7 +40,11 @@ def find_source(cell: CellPlan, sources: list[Path]) -> tuple[ExperimentLayout, 
                     else cell_hash(cell_id) == cell_hash(cell.cell_id))
             if not same:
                 continue
-            record = layout.read_cell(cell_id)
+            try:
+                record = layout.read_cell(cell_id)
+            except UserError as exc:  # a damaged source is passed over, never a reason to stop the run
+                log.warning("--reuse-from: %s; not reused", exc)
+                continue
             if record.kind != cell.kind or record.seed != cell.seed:
                 continue
             unfinished = record.status not in REUSABLE_STATUS or record.config != cell.config
