@@ -183,7 +183,7 @@ def _warn_if_slow_bf16(record: dict[str, Any]) -> None:
     _warn_once(f"precision bf16 was asked for, but {why} ({cpu_model()}); expect slower work than fp32")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_once(message: str) -> None:
     import logging
 
