@@ -91,8 +91,45 @@ def _estimate_table(estimates: list[CellEstimate], done: dict[str, dict]) -> lis
     return lines
 
 
+def training_progress(train_dir: Path) -> tuple[int, float] | None:
+    """``(step, s_per_step)`` of the last logged training step in ``train_dir/metrics.jsonl``."""
+    import json
+
+    path = train_dir / "metrics.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a kill
+        if isinstance(row, dict) and "s_per_step" in row and "step" in row:
+            return int(row["step"]), float(row["s_per_step"])
+    return None
+
+
+def _cell_line(layout: ExperimentLayout, spec: ExperimentSpec, c: CellPlan, r) -> tuple[str, float | None]:
+    """One status line, and the s/step of a training in progress (else None)."""
+    status = r.status if r else "to do"
+    total = r.timings.get("total_s") if r else None
+    suites = len(layout.results(c.cell_id)) if r else 0
+    line = f"  {c.cell_id:<34} {status:<8} {suites}/{len(c.suites(spec))} suites" + (
+        f"  {_hms(total)}" if total else "")
+    progress = (training_progress(layout.train_dir(c.cell_id))
+                if r and c.kind == "trained" and not r.train_summary else None)
+    if progress is None:
+        return line, None
+    step, sps = progress
+    max_steps = int(c.config.get("train", {}).get("max_steps", step))
+    return (line + f"  training step {step}/{max_steps} at {sps:.1f} s/step "
+                   f"(~{_hms(max(max_steps - step, 0) * sps)} to go)"), sps
+
+
 def format_status(out: Path) -> str:
-    """Cells done / total, cost so far, ETA from the cells already measured."""
+    """Cells done / total, cost so far, and an ETA from the cells already measured, scaled to the
+    speed of a training in progress when that runs at another pace (another machine)."""
     from polyret.config import read_yaml
 
     layout = ExperimentLayout(out)
@@ -103,20 +140,32 @@ def format_status(out: Path) -> str:
     records = {r.cell_id: r for r in layout.cells()}
     done = [c for c in cells if c.cell_id in records and records[c.cell_id].status == "done"]
     lines = [f"{out}: experiment {spec.name}, {len(done)}/{len(cells)} cells done"]
-    spent = 0.0
+    spent, current = 0.0, None
     for c in cells:
         r = records.get(c.cell_id)
-        status = r.status if r else "to do"
-        total = r.timings.get("total_s") if r else None
-        spent += float(total or 0.0)
-        suites = len(layout.results(c.cell_id)) if r else 0
-        lines.append(f"  {c.cell_id:<34} {status:<8} {suites}/{len(c.suites(spec))} suites"
-                     + (f"  {_hms(total)}" if total else ""))
-    trained = [records[c.cell_id].timings.get("total_s", 0.0) for c in done if c.kind == "trained"]
-    left = [c for c in cells if c not in done and c.kind == "trained"]
-    eta = f"; ETA ~{_hms(sum(trained) / len(trained) * len(left))}" if trained and left else ""
-    lines.append(f"spent {_hms(spent)} in finished cells{eta}")
+        spent += float((r.timings.get("total_s") if r else None) or 0.0)
+        line, sps = _cell_line(layout, spec, c, r)
+        current = sps if sps is not None else current
+        lines.append(line)
+    lines.append(f"spent {_hms(spent)} in finished cells{_eta(cells, done, records, current)}")
     unknown = sorted(set(records) - {c.cell_id for c in cells})
     if unknown:
         lines.append(f"cells from another config version (ignored): {', '.join(unknown)}")
     return "\n".join(lines)
+
+
+def _eta(cells: list[CellPlan], done: list[CellPlan], records: dict, current: float | None) -> str:
+    """``; ETA ~h:mm:ss`` for the trained cells left: the finished ones' mean time, times the ratio
+    of the running training's s/step to theirs (the whole cell is assumed to scale alike)."""
+    finished = [records[c.cell_id] for c in done if c.kind == "trained"]
+    left = [c for c in cells if c not in done and c.kind == "trained"]
+    if not finished or not left:
+        return ""
+    per_cell = sum(r.timings.get("total_s", 0.0) for r in finished) / len(finished)
+    paces = [r.train_summary["s_per_step"] for r in finished
+             if r.train_summary and r.train_summary.get("s_per_step")]
+    if current is None or not paces:
+        return f"; ETA ~{_hms(per_cell * len(left))}"
+    past = sum(paces) / len(paces)
+    return (f"; ETA ~{_hms(per_cell * current / past * len(left))} (finished cells trained at "
+            f"{past:.1f} s/step, the running one at {current:.1f})")
