@@ -212,7 +212,8 @@ def test_analysts_notes_and_copied_cells_are_shown(tmp_path):
     cells = len(list((root / "cells").iterdir()))
     assert f"| {cells} cells |" in whole
     assert f"| {cells - 1} cells (1 copied, cost paid by their source) |" in here
-    assert float(here.split(" | ")[-1].rstrip(" |")) < float(whole.split(" | ")[-1].rstrip(" |"))
+    total = [float(line.strip("| ").split(" | ")[7]) for line in (here, whole)]  # the "total" column
+    assert total[0] < total[1]
     assert "Second &lt;paragraph&gt;." in page.read_text(encoding="utf-8")  # escaped in HTML
     (root / "notes.md").unlink()
     assert "## Notes" not in write_report(root)[0].read_text(encoding="utf-8")
@@ -230,12 +231,26 @@ def test_cost_table_shows_s_per_step_and_flags_resumed_training(tmp_path):
     _set_train_summary(root, "mono-s1-abc", {"steps": 280, "seconds": 584.0, "s_per_step": 3.2444,
                                              "resumed_from": "train/checkpoints/step-000100"})
     _set_train_summary(root, "cross-s1-abc", {"steps": 280, "seconds": 920.0, "s_per_step": 3.2857,
-                                              "resumed_from": None})
+                                              "resumed_from": None, "machine": {
+                                                  "cpu_model": "Intel(R) Xeon(R) Processor",
+                                                  "cpu_bf16_flags": ["amx_bf16", "avx512_bf16"]}})
     rows = {line.split(" | ")[0].lstrip("| "): line for line in write_report(root)[0].read_text(
         encoding="utf-8").splitlines() if line.startswith("| ") and "-abc |" in line and "done" in line}
     assert "done (resumed: train counts the last 180 steps) | 3.24 | 10 |" in rows["mono-s1-abc"]
     assert "| done | 3.29 | 10 |" in rows["cross-s1-abc"] and "resumed" not in rows["cross-s1-abc"]
     assert "| done | – | 10 |" in rows["hybrid-s1-abc"]
+    assert rows["cross-s1-abc"].endswith("| Intel Xeon, amx_bf16 |")  # the machine that trained it
+
+
+def test_machine_label_names_the_kind_that_decides_bf16_arithmetic():
+    from polyret.report.tables import machine_label
+
+    amd = {"cpu_model": "AMD EPYC", "cpu_bf16_flags": ["avx512_bf16"]}
+    assert machine_label(amd) == "AMD EPYC, avx512_bf16"
+    assert machine_label({"cpu_model": "Intel(R) Xeon(R) Processor", "cpu_bf16_flags": []}) == (
+        "Intel Xeon, no bf16 instructions")
+    assert machine_label({"cpu_model": "x", "gpu": "NVIDIA H100 80GB HBM3"}) == "NVIDIA H100 80GB HBM3"
+    assert machine_label({}) == machine_label(None) == "–"
 
 
 def test_provenance_line_names_the_code_commit_under_result_commits(tmp_path):

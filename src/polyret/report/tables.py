@@ -275,8 +275,21 @@ def zero_shot_table(data: ExperimentData) -> Table:
                   "self-hits removed", "queries"], rows, note=note)
 
 
+def machine_label(machine: dict | None) -> str:
+    """``"AMD EPYC, avx512_bf16"``, ``"Intel Xeon, amx_bf16"``, a GPU's name, or ``–``: the kind of
+    machine, which decides the bf16 arithmetic (a retrained model is bit-identical only on one kind)."""
+    if not machine:
+        return NA
+    if machine.get("gpu"):
+        return str(machine["gpu"])
+    cpu = " ".join(str(machine.get("cpu_model") or "?").replace("(R)", "").replace("Processor", "").split())
+    flags = machine.get("cpu_bf16_flags") or []
+    return f"{cpu}, {flags[0] if flags else 'no bf16 instructions'}"  # amx_bf16 sorts first
+
+
 def cost_table(data: ExperimentData) -> Table:
-    """Seconds per cell (train, evaluation) and for the whole grid, with each training run's s/step."""
+    """Seconds per cell (train, evaluation) and for the whole grid, with each training run's s/step
+    and the machine that trained the cell (a reference cell: that evaluated it)."""
     rows, total, run_here = [], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
     for cell in data.all_cells:
         t = cell.timings or {}
@@ -293,17 +306,21 @@ def cost_table(data: ExperimentData) -> Table:
         if summary.get("resumed_from") and per_step:
             status += f" (resumed: train counts the last {round(summary['seconds'] / per_step)} steps)"
         rows.append([cell.cell_id, cell.arm, NA if cell.seed is None else str(cell.seed), status,
-                     NA if not per_step else f"{per_step:.2f}", f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}"])
-    rows.append(["whole grid", "", "", f"{len(data.all_cells)} cells", "", *(f"{v:.0f}" for v in total)])
+                     NA if not per_step else f"{per_step:.2f}", f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}",
+                     machine_label(summary.get("machine") or cell.machine)])
+    rows.append(["whole grid", "", "", f"{len(data.all_cells)} cells", "", *(f"{v:.0f}" for v in total), ""])
     copied = sum(1 for cell in data.all_cells if cell.reused_from)
     if copied:
         rows.append(["run in this experiment", "", "", f"{len(data.all_cells) - copied} cells "
-                     f"({copied} copied, cost paid by their source)", "", *(f"{v:.0f}" for v in run_here)])
+                     f"({copied} copied, cost paid by their source)", "",
+                     *(f"{v:.0f}" for v in run_here), ""])
     note = ("Wall seconds of the run that finished each cell. A cell resumed from a checkpoint does not "
             "count its earlier runs' training, so for it s/step x the step budget is the better estimate of "
-            "the training cost.")
+            "the training cost. Machine: the CPU and its bf16 instructions (or the GPU) that trained the "
+            "cell; bf16 training gives bit-identical models only on one kind of machine.")
     return Table("Cost per cell (seconds)",
-                 ["cell", "arm", "seed", "status", "s/step", "train", "evaluation", "total"], rows, note=note)
+                 ["cell", "arm", "seed", "status", "s/step", "train", "evaluation", "total", "machine"], rows,
+                 note=note)
 
 
 def prereg_table(data: ExperimentData) -> Table:
