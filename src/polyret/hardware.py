@@ -84,6 +84,13 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def machine_kind(info: dict[str, Any] | None) -> tuple | None:
+    """What decides bf16 arithmetic in ``machine_info()``'s record: CPU model, its bf16 flags, the GPU."""
+    if not info:
+        return None
+    return (info.get("cpu_model"), tuple(info.get("cpu_bf16_flags") or ()), info.get("gpu"))
+
+
 def matmul_gflops(dtype_name: str, seconds: float = 0.4, shape: tuple[int, int, int] = _BENCH_SHAPE) -> float:
     """Measured GFLOP/s of an (m, k) @ (k, n) product in ``fp32`` or ``bf16`` on the CPU."""
     import torch

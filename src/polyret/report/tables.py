@@ -305,6 +305,8 @@ def cost_table(data: ExperimentData) -> Table:
         status = cell.status + (f" (copied from {cell.reused_from['cell_id']})" if cell.reused_from else "")
         if summary.get("resumed_from") and per_step:
             status += f" (resumed: train counts the last {round(summary['seconds'] / per_step)} steps)"
+        if summary.get("resumed_on_another_machine"):
+            status += f" (checkpoint {summary['resumed_on_another_machine']})"
         rows.append([cell.cell_id, cell.arm, NA if cell.seed is None else str(cell.seed), status,
                      NA if not per_step else f"{per_step:.2f}", f"{train:.0f}", f"{ev_s:.0f}", f"{tot:.0f}",
                      machine_label(summary.get("machine") or cell.machine)])

@@ -11,11 +11,13 @@ and renamed into place (:func:`polyret.atomic.atomic_dir`): a run killed while s
 ``.tmp-*`` folder, removed on the next start. Every state is tensors and plain Python values
 (RNG states included), so :func:`load_checkpoint` uses ``torch.load(weights_only=True)``: a crafted
 ``state.pt`` cannot run code. :func:`load_latest` falls back to the previous intact checkpoint when
-the newest one is truncated or unreadable.
+the newest one is truncated or unreadable. Each checkpoint names the machine that wrote it, so a
+resume on another kind of machine is seen (:func:`machine_change`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import random
@@ -31,6 +33,7 @@ import torch
 
 from polyret.atomic import atomic_dir, write_json
 from polyret.errors import UserError
+from polyret.hardware import machine_info, machine_kind
 
 log = logging.getLogger(__name__)
 STEP_RE = re.compile(r"^step-(\d+)$")
@@ -87,7 +90,9 @@ def save_checkpoint(folder: str | Path, step: int, components: Mapping[str, Stat
     state = {name: obj.state_dict() for name, obj in components.items()}
     try:
         with atomic_dir(final) as tmp:
-            torch.save({"step": step, "format": FORMAT, "state": state}, tmp / "state.pt")
+            machine = json.loads(json.dumps(machine_info(), default=str))  # plain types (torch.__version__
+            # is a str subclass that weights_only loading refuses)
+            torch.save({"step": step, "format": FORMAT, "state": state, "machine": machine}, tmp / "state.pt")
             write_json(tmp / "meta.json", {"step": step, "format": FORMAT, "components": list(state)})
     except (OSError, RuntimeError) as exc:  # a full disk shows as "enforce fail at inline_container.cc"
         reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else "the write stopped part-way"
@@ -153,6 +158,20 @@ def restore(components: Mapping[str, Stateful], payload: dict[str, Any], source:
             raise CheckpointError(f"{source}: the saved {name} state does not fit this run "
                                   f"({first[:240]})") from None
     return step
+
+
+def machine_change(payload: dict[str, Any]) -> str | None:
+    """``"written on A, resumed on B"`` when the checkpoint's machine is of another kind than this one
+    (bf16 arithmetic differs between kinds), else None (same kind, or a checkpoint that does not say)."""
+    then, now = payload.get("machine"), machine_info()
+    if not isinstance(then, dict) or machine_kind(then) == machine_kind(now):
+        return None
+
+    def name(info: dict[str, Any]) -> str:
+        flags = ", ".join(info.get("cpu_bf16_flags") or []) or "no bf16"
+        return info.get("gpu") or f"{info.get('cpu_model')} ({flags})"
+
+    return f"written on {name(then)}, resumed on {name(now)}"
 
 
 def load_latest(folder: str | Path) -> tuple[Path, dict[str, Any]] | None:

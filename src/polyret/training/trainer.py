@@ -234,6 +234,10 @@ def _start(run: Run, resume: bool) -> str | None:
                                        f"{run.progress.step}; a damaged checkpoint")
         resumed_from = str(path)
         log.info("resumed from %s (step %d)", path, run.progress.step)
+        moved = ckpt.machine_change(payload)
+        if moved:  # bf16 arithmetic differs by machine kind: the model is a mix of two kinds' training
+            log.warning("%s: %s; the model will match neither kind's uninterrupted training", path, moved)
+            run.info["resumed_on_another_machine"] = moved
     elif run.main:  # fresh: nothing of an earlier run may be mistaken for this one's
         shutil.rmtree(run.ckpt_dir, ignore_errors=True)
         (run.out / SUMMARY).unlink(missing_ok=True)
