@@ -89,3 +89,13 @@ def test_unknown_arm_gets_a_did_you_mean(experiment, capsys):
     assert "unknown arm 'hybird' (did you mean 'hybrid'?); valid: " in err and "cross" in err
     assert main(["compare", str(experiment)]) == 2
     assert "needs --arms" in capsys.readouterr().err
+
+
+def test_seeds_restrict_an_arm_comparison_to_those_training_seeds(experiment, capsys):
+    assert main(["compare", str(experiment), "--arms", "hybrid,cross", "--seeds", "1,3"]) == 0
+    out = capsys.readouterr().out
+    assert "hybrid - cross (seeds 1, 3 only), seed-aware" in out
+    rows = [line for line in out.splitlines() if line.startswith("hybrid - cross")]
+    assert rows and all(" 2/2 " in line for line in rows) and " 3/3 " not in out
+    assert main(["compare", str(experiment), "--arms", "hybrid,cross", "--seeds", "1,7"]) == 2
+    assert "the experiment's seeds are 1, 2, 3" in capsys.readouterr().err

@@ -11,6 +11,7 @@ EPILOG = """examples:
   polyret compare results/e5-xquad-r.json results/hybrid-xquad-r.json
   polyret compare bm25-scifact.json.gz e5-scifact.json minilm-scifact.json --metric nDCG@10
   polyret compare runs/rq-complex-beir --arms hybrid,cross --margin 0.01
+  polyret compare docs/results/rq-birco --arms hybrid,cross --seeds 2,3,4,5
 
 Result files (.json or .json.gz) must be comparable: same task and data files (sha256), pool languages,
 candidate text, evaluated queries, self-hit rule, query/passage lengths and precision. A difference is
@@ -38,6 +39,9 @@ def register(subparsers) -> None:
                         "experiment folder with --arms")
     p.add_argument("--arms", default=None, metavar="A,B",
                    help="with an experiment folder: compare arm A (treatment) with B (reference)")
+    p.add_argument("--seeds", default=None, metavar="S,S,...",
+                   help="with --arms: only these training seeds (a sensitivity analysis, e.g. the seeds "
+                        "whose two arms one kind of machine trained)")
     p.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: %(default)s)")
     p.add_argument("--metric", action="append", default=None,
@@ -117,6 +121,9 @@ def _experiment(args):
     for arm in arms:
         if arm not in names:
             raise UserError(unknown_name("arm", arm, names))
+    seeds = _seeds(args.seeds, data.spec.seeds) if args.seeds else None
+    if seeds is not None:
+        data.cells = {arm: [c for c in cells if c.seed in seeds] for arm, cells in data.cells.items()}
     pre = data.spec.preregistration
     valid = [pre.primary_metric, *pre.secondary_metrics]
     metrics = args.metric or [pre.primary_metric]
@@ -131,9 +138,24 @@ def _experiment(args):
     for row in rows:
         row.family = f"{row.comparison} {row.metric}"
     correct(rows, key=lambda r: r.family)
-    head = (f"experiment {data.spec.name}: {arms[0]} - {arms[1]}, seed-aware (queries and seeds random); "
-            f"Holm over each metric's {len([r for r in rows if r.metric == metrics[0]])} cells")
+    only = f" (seeds {', '.join(map(str, sorted(seeds)))} only)" if seeds is not None else ""
+    head = (f"experiment {data.spec.name}: {arms[0]} - {arms[1]}{only}, seed-aware (queries and seeds "
+            f"random); Holm over each metric's {len([r for r in rows if r.metric == metrics[0]])} cells")
     return rows, head, []
+
+
+def _seeds(text: str, valid: list[int]) -> set[int]:
+    """``"1,3"`` -> ``{1, 3}``; each must be one of the experiment's seeds."""
+    from polyret.errors import UserError
+
+    try:
+        chosen = {int(x) for x in text.split(",") if x.strip()}
+    except ValueError:
+        raise UserError(f"--seeds {text}: expected seeds like 1,2,3") from None
+    unknown = sorted(chosen - set(valid))
+    if unknown or not chosen:
+        raise UserError(f"--seeds {text}: the experiment's seeds are {', '.join(map(str, valid))}")
+    return chosen
 
 
 def format_rows(rows, with_task: bool = False) -> str:
