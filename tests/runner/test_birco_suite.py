@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from grid_builders import tiny_training
 
 from polyret.evaluation.config import EvalConfig
 from polyret.evaluation.registry import find_task
@@ -28,14 +29,7 @@ def test_birco_suite_through_the_runner_and_report(tmp_path):
     raw = {
         "name": "tiny-birco", "demo": True, "demo_note": "test grid", "base_model": "tiny", "seeds": [1],
         "keep_models": False,
-        "training": {
-            "model": {"max_query_length": 24, "max_passage_length": 48},
-            "data": {"train_data": ["squad-parallel"], "max_items": 160, "val_fraction": 0.1,
-                     "val_batches": 1},
-            "sampling": {"batch_size": 8},
-            "train": {"max_steps": 2, "lr": 1e-3, "warmup_steps": 1, "eval_every": 2, "save_every": 2,
-                      "log_every": 1},
-        },
+        "training": tiny_training(2, eval_every=2),
         "arms": {"cross": {"strategy": "cross"}},
         "references": ["bm25"],
         "evaluation": {"precision": "fp32", "suites": [

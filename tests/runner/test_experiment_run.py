@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from grid_builders import tiny_training
 
 from polyret.experiment.layout import ExperimentLayout
 from polyret.experiment.spec import load_spec
@@ -35,14 +36,7 @@ def tiny_config(folder: Path, steps: int = 6) -> Path:
         "base_model": "tiny",
         "seeds": [1],
         "keep_models": False,
-        "training": {
-            "model": {"max_query_length": 24, "max_passage_length": 48},
-            "data": {"train_data": ["squad-parallel"], "max_items": 160, "val_fraction": 0.1,
-                     "val_batches": 1},
-            "sampling": {"batch_size": 8},
-            "train": {"max_steps": steps, "lr": 1e-3, "warmup_steps": 1, "eval_every": 3, "save_every": 2,
-                      "log_every": 1},
-        },
+        "training": tiny_training(steps),
         "arms": {"cross": {"strategy": "cross"}, "hybrid": {"strategy": "hybrid", "alpha": 0.5}},
         "references": ["bm25"],
         "evaluation": {"precision": "fp32", "suites": [
