@@ -28,6 +28,13 @@ from typing import Any
 from polyret.atomic import write_json, write_text
 from polyret.modeling.config import EncoderConfig
 from polyret.modeling.verify import ModelFolderError as UserError
+from polyret.modeling.verify import (
+    check_loading_info,
+    check_tokenizer,
+    check_tokenizer_file,
+    check_weights,
+    read_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -274,16 +281,14 @@ def read_st_folder(path: str | Path):
     The folder is verified first (:mod:`polyret.modeling.verify`): every tensor the architecture of
     ``config.json`` needs is present with its shape, none is left over, the tokenizer fits the word
     embeddings; transformers' own loading report is checked again after loading. Nothing is silenced."""
-    from polyret.modeling import verify
-
     path = Path(path)
     cfg, sub = config_from_st_folder(path)
     backbone_dir = path / sub
-    config = verify.read_config(backbone_dir)
-    has_pooler = verify.check_weights(backbone_dir, config)
-    verify.check_tokenizer_file(backbone_dir)
+    config = read_config(backbone_dir)
+    has_pooler = check_weights(backbone_dir, config)
+    check_tokenizer_file(backbone_dir)
     tokenizer = _load_tokenizer(backbone_dir)
-    verify.check_tokenizer(backbone_dir, tokenizer, config)
+    check_tokenizer(backbone_dir, tokenizer, config)
     backbone = _load_backbone(backbone_dir, config, has_pooler)
     return backbone, tokenizer, cfg
 
@@ -303,8 +308,6 @@ def _load_backbone(folder: Path, config, has_pooler: bool):
     """The backbone without a pooler head (polyret pools itself); a saved pooler is loaded, then dropped,
     so that transformers has nothing to report as unused."""
     from transformers import AutoModel
-
-    from polyret.modeling.verify import check_loading_info
 
     try:
         backbone, info = AutoModel.from_pretrained(folder, config=config, add_pooling_layer=has_pooler,
