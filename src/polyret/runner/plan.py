@@ -93,21 +93,12 @@ def _estimate_table(estimates: list[CellEstimate], done: dict[str, dict]) -> lis
 
 def training_progress(train_dir: Path) -> tuple[int, float] | None:
     """``(step, s_per_step)`` of the last logged training step in ``train_dir/metrics.jsonl``."""
-    import json
+    from polyret.training.callbacks import read_metrics
 
     path = train_dir / "metrics.jsonl"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    for line in reversed(lines):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a kill
-        if isinstance(row, dict) and "s_per_step" in row and "step" in row:
-            return int(row["step"]), float(row["s_per_step"])
-    return None
+    rows = read_metrics(path) if path.is_file() else []  # a line cut short by a kill is skipped
+    last = next((r for r in reversed(rows) if "s_per_step" in r and "step" in r), None)
+    return None if last is None else (int(last["step"]), float(last["s_per_step"]))
 
 
 def _cell_line(layout: ExperimentLayout, spec: ExperimentSpec, c: CellPlan, r) -> tuple[str, float | None]:
